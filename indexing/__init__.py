@@ -1,0 +1,1 @@
+"""SimLab's engine: media, encoder, store, queries and the command line. Never imports Streamlit."""

@@ -1,0 +1,130 @@
+"""``python -m indexing``: ingest, search, stats, demo and evaluate from the terminal."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from indexing.lab import Lab, open_lab
+from indexing.models import ModelUnavailable
+from indexing.search import Query, QueryError
+from indexing.settings import load_settings
+from indexing.sources import Plan, plan_paths
+from indexing.store import DimensionMismatch, StoreUnavailable
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
+
+
+def _ingest_with_progress(lab: Lab, plan: Plan) -> dict:
+    with tqdm(total=len(plan.items), unit="item", desc="ingest", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return lab.ingest(plan, progress).as_dict()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    plan = plan_paths(args.paths)
+    summary = _ingest_with_progress(open_lab(), plan)
+    print(json.dumps(summary, ensure_ascii=False))
+    return EXIT_PARTIAL if summary["failed"] else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from indexing.demo import demo_plan
+
+    summary = _ingest_with_progress(open_lab(), demo_plan(args.n, args.seed))
+    print(json.dumps(summary, ensure_ascii=False))
+    return EXIT_PARTIAL if summary["failed"] else EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    image = Path(args.image).read_bytes() if args.image else None
+    query = Query(text=args.text, image=image, item=args.item)
+    hits = open_lab().search(query, k=args.k, kind=args.kind)
+    if args.json:
+        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False))
+    else:
+        for rank, h in enumerate(hits, 1):
+            print(f"{rank:3d}  {h.score:.3f}  {h.kind:5s}  {h.id}  {h.text if h.kind == 'text' else h.name}")
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    stats = open_lab().stats()
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False))
+    else:
+        for key, value in stats.items():
+            print(f"{key:>12}: {value}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from indexing.evaluate import evaluate
+
+    lab = open_lab()
+    result = evaluate(lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m indexing", description="SimLab's engine from the terminal. "
+                                "Settings come from SIMLAB_DATA, SIMLAB_MODEL, SIMLAB_PRETRAINED, CHROMA_HOST.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="add files, folders (recursive), zips, txt/csv/jsonl")
+    ing.add_argument("paths", nargs="+")
+    ing.set_defaults(run=cmd_ingest)
+
+    demo = sub.add_parser("demo", help="render and ingest the shapes demo world")
+    demo.add_argument("--n", type=int, default=500, help="number of images (plus captions for about a quarter)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=cmd_demo)
+
+    s = sub.add_parser("search", help="nearest items to a text, an image or an item")
+    group = s.add_mutually_exclusive_group(required=True)
+    group.add_argument("--text")
+    group.add_argument("--image", help="path to an image file")
+    group.add_argument("--item", help="id of an item in the index")
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--kind", choices=["image", "text"])
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=cmd_search)
+
+    st = sub.add_parser("stats", help="what is indexed")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(run=cmd_stats)
+
+    ev = sub.add_parser("evaluate", help="retrieval metrics on a fresh demo world with known ground truth")
+    ev.add_argument("--world", default="shapes", choices=["shapes"])
+    ev.add_argument("--seed", type=int, default=2_000_001, help="a seed outside the training range")
+    ev.add_argument("--task", default="all", help="NAME[,NAME] or all")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(run=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        load_settings()
+        return args.run(args)
+    except (ModelUnavailable, StoreUnavailable, DimensionMismatch) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except (QueryError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except Exception as exc:  # anything unforeseen is fatal, but still one line (traceback on request)
+        if os.environ.get("SIMLAB_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set SIMLAB_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return EXIT_FATAL

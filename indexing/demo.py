@@ -1,0 +1,38 @@
+"""The demo world as an ingest plan: rendered images with their attributes, plus some of their captions."""
+from __future__ import annotations
+
+import io
+import random
+
+from indexing import world
+from indexing.sources import PendingImage, PendingText, Plan
+
+DEFAULT_N = 500
+DEFAULT_SEED = 7
+
+
+def _png(item: world.WorldItem) -> bytes:
+    out = io.BytesIO()
+    item.image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def demo_plan(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, caption_share: float = 0.25) -> Plan:
+    """``n`` demo images (attributes as metadata) and captions for about ``caption_share`` of them."""
+    if n < 1:
+        raise ValueError("The demo world needs at least 1 item.")
+    rng = random.Random(seed)
+    plan = Plan()
+    for item in world.make_world(n, seed):
+        attrs = item.attributes
+        source = f"demo world (seed {seed})/{item.name}"
+        plan.items.append(PendingImage(source, item.name, lambda it=item: _png(it), dict(attrs)))
+        if rng.random() < caption_share:
+            template = rng.choice((None,) + world.PARTIAL_TEMPLATES)
+            if template is None:
+                text, named = world.full_caption(attrs), attrs
+            else:
+                text = world.partial_captions(attrs)[world.PARTIAL_TEMPLATES.index(template)]
+                named = {k: attrs[k] for k in world.template_keys(template)}
+            plan.items.append(PendingText(f"{source}#caption", "caption", text, dict(named)))
+    return plan

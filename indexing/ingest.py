@@ -1,0 +1,145 @@
+"""The ingest pipeline: plan → load/decode (in a worker thread, overlapping the model) → encode → write.
+
+Bad items fail alone with a one-line reason; everything else is stored; re-ingesting adds nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from indexing.blobs import Blobs
+from indexing.encoder import Encoder
+from indexing.media import MediaError, decode_image, thumbnail_bytes
+from indexing.sources import Failure, Pending, PendingImage, Plan, image_id, text_id
+from indexing.store import Record, Store
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Summary:
+    """What an ingest did. ``skipped`` are duplicates; ``blank`` empty text lines; ``truncated`` long texts."""
+
+    added: int = 0
+    skipped: int = 0
+    failed: int = 0
+    blank: int = 0
+    truncated: int = 0
+    errors: list[Failure] = field(default_factory=list)
+
+    def fail(self, failure: Failure) -> None:
+        self.failed += 1
+        self.errors.append(failure)
+
+    def as_dict(self) -> dict:
+        return {"added": self.added, "skipped": self.skipped, "failed": self.failed, "blank": self.blank,
+                "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors]}
+
+
+@dataclass
+class Prepared:
+    """A batch ready for the model: records, and for images their preprocessed pixels."""
+
+    images: list[Record] = field(default_factory=list)
+    pixels: list = field(default_factory=list)
+    texts: list[Record] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    duplicates: int = 0
+    size: int = 0
+
+
+class Ingestor:
+    """Runs a ``Plan`` into a store with one encoder; reusable across plans."""
+
+    def __init__(self, encoder: Encoder, store: Store, blobs: Blobs, batch_size: int | None = None):
+        self.encoder, self.store, self.blobs = encoder, store, blobs
+        self.batch_size = batch_size or encoder.batch_size
+
+    def run(self, plan: Plan, progress: Progress | None = None) -> Summary:
+        summary = Summary(blank=plan.blank)
+        for failure in plan.failures:
+            summary.fail(failure)
+        total, done = len(plan.items), 0
+        if progress:
+            progress(0, total)
+        seen: set[str] = set()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="simlab-decode") as pool:
+            for prepared in _prefetch(pool, (self._prepare(b, seen) for b in _batches(plan.items, self.batch_size))):
+                self._write(prepared, summary)
+                done += prepared.size
+                if progress:
+                    progress(done, total)
+        return summary
+
+    def _prepare(self, batch: list[Pending], seen: set[str]) -> Prepared:
+        """Load, hash, de-duplicate and decode one batch (runs in the worker thread)."""
+        out = Prepared(size=len(batch))
+        candidates: list[tuple[Record, Pending, bytes | None]] = []
+        for item in batch:
+            try:
+                if isinstance(item, PendingImage):
+                    data = item.load()
+                    rec = Record(image_id(data), "image", item.name, None, dict(item.metadata), item.source)
+                    candidates.append((rec, item, data))
+                else:
+                    rec = Record(text_id(item.text), "text", item.name, item.text, dict(item.metadata), item.source)
+                    candidates.append((rec, item, None))
+            except (MediaError, OSError) as exc:
+                out.failures.append(Failure(item.source, str(exc)))
+        stored = self.store.existing([r.id for r, _, _ in candidates])
+        for rec, item, data in candidates:
+            if rec.id in stored or rec.id in seen:
+                out.duplicates += 1
+                continue
+            if data is None:
+                rec.truncated = self.encoder.is_truncated(rec.text or "")
+                out.texts.append(rec)
+                seen.add(rec.id)
+                continue
+            try:
+                image = decode_image(data, min_side=max(self.encoder.image_size, 256))
+                self.blobs.put(rec.id, data, Path(item.name).suffix, thumbnail_bytes(image))
+                out.pixels.append(self.encoder.preprocess(image))
+                out.images.append(rec)
+                seen.add(rec.id)
+            except MediaError as exc:
+                out.failures.append(Failure(item.source, str(exc)))
+        return out
+
+    def _write(self, prepared: Prepared, summary: Summary) -> None:
+        for failure in prepared.failures:
+            summary.fail(failure)
+        summary.skipped += prepared.duplicates
+        if prepared.images:
+            vectors = self.encoder.encode_pixels(torch.stack(prepared.pixels))
+            self.store.upsert(prepared.images, vectors)
+            summary.added += len(prepared.images)
+        if prepared.texts:
+            vectors = self.encoder.encode_texts([r.text or "" for r in prepared.texts])
+            self.store.upsert(prepared.texts, np.asarray(vectors))
+            summary.added += len(prepared.texts)
+            summary.truncated += sum(r.truncated for r in prepared.texts)
+
+
+def _batches(items: list[Pending], size: int) -> Iterator[list[Pending]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _prefetch(pool: ThreadPoolExecutor, jobs: Iterator) -> Iterator:
+    """Evaluate the next element of a lazy generator in ``pool`` while the caller works on this one."""
+    def step():
+        return next(jobs, _END)
+
+    pending: Future = pool.submit(step)
+    while (current := pending.result()) is not _END:
+        pending = pool.submit(step)
+        yield current
+
+
+_END = object()

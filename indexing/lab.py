@@ -1,0 +1,56 @@
+"""The entry point: settings → (model spec, encoder, store, blobs), everything that belongs together."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indexing.blobs import Blobs
+from indexing.encoder import Encoder
+from indexing.ingest import Ingestor, Progress, Summary
+from indexing.models import ModelSpec, resolve
+from indexing.search import Query, neighbours
+from indexing.settings import Settings, load_settings
+from indexing.sources import Plan
+from indexing.store import Hit, Store, open_client
+
+
+@dataclass
+class Lab:
+    """One model's view of the data: encode, ingest, search and count."""
+
+    settings: Settings
+    encoder: Encoder
+    store: Store
+    blobs: Blobs
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.encoder.spec
+
+    def ingest(self, plan: Plan, progress: Progress | None = None) -> Summary:
+        return Ingestor(self.encoder, self.store, self.blobs, self.settings.batch_size).run(plan, progress)
+
+    def search(self, query: Query, k: int = 10, kind: str | None = None,
+               filters: dict[str, str] | None = None) -> list[Hit]:
+        return neighbours(query, self.encoder, self.store, k, kind, filters)
+
+    def stats(self) -> dict:
+        images = self.store.count_kind("image")
+        texts = self.store.count_kind("text")
+        return {"count": self.store.count(), "images": images, "texts": texts, "model": self.spec.label,
+                "model_reason": self.spec.reason, "dim": self.encoder.dim, "collection": self.store.name,
+                "store": self.settings.store_location, "data_dir": str(self.settings.data_dir.resolve())}
+
+
+def load_encoder(spec: ModelSpec, batch_size: int = 32) -> Encoder:
+    """The encoder for a resolved model spec (raises ``ModelUnavailable`` with what can be loaded)."""
+    return Encoder(spec, batch_size=batch_size)
+
+
+def open_lab(settings: Settings | None = None, encoder: Encoder | None = None, client=None) -> Lab:
+    """Open everything for ``settings`` (default: the environment); pass a cached encoder or client to reuse it."""
+    settings = settings or load_settings()
+    if encoder is None:
+        encoder = load_encoder(resolve(settings.model, settings.pretrained), settings.batch_size)
+    client = client or open_client(settings)
+    store = Store(client, encoder.spec.key, encoder.spec.label, encoder.dim)
+    return Lab(settings, encoder, store, Blobs(settings.data_dir))

@@ -1,0 +1,64 @@
+"""SimLab's settings, read from the environment once per call (never cached globally)."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the environment variable that sets it."""
+
+    data_dir: Path = Path("simlab-data")  # SIMLAB_DATA
+    model: str = "auto"  # SIMLAB_MODEL
+    pretrained: str | None = None  # SIMLAB_PRETRAINED
+    chroma_host: str | None = None  # CHROMA_HOST
+    chroma_port: int = 8000  # CHROMA_PORT
+    chroma_headers: dict[str, str] = field(default_factory=dict)  # CHROMA_HEADERS (JSON) / CHROMA_TOKEN
+    batch_size: int = 32  # SIMLAB_BATCH
+
+    @property
+    def store_location(self) -> str:
+        if self.chroma_host:
+            return f"chroma server http://{self.chroma_host}:{self.chroma_port}"
+        return f"embedded chroma at {self.data_dir / 'chroma'}"
+
+    def as_rows(self) -> list[tuple[str, str]]:
+        """(variable, value) pairs for display; header values are never shown."""
+        return [
+            ("SIMLAB_DATA", str(self.data_dir.resolve())),
+            ("SIMLAB_MODEL", self.model),
+            ("SIMLAB_PRETRAINED", self.pretrained or "(default for the model)"),
+            ("CHROMA_HOST", self.chroma_host or "(unset: embedded store)"),
+            ("CHROMA_PORT", str(self.chroma_port)),
+            ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.chroma_headers)) or "(none)"),
+        ]
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: ``os.environ``); bad values raise ``ValueError`` saying which."""
+    env = dict(os.environ if env is None else env)
+    headers: dict[str, str] = {}
+    if env.get("CHROMA_HEADERS"):
+        try:
+            headers = {str(k): str(v) for k, v in json.loads(env["CHROMA_HEADERS"]).items()}
+        except (ValueError, AttributeError) as exc:
+            raise ValueError('CHROMA_HEADERS must be a JSON object, e.g. {"Authorization": "Bearer TOKEN"}') from exc
+    if env.get("CHROMA_TOKEN"):
+        headers.setdefault("Authorization", f"Bearer {env['CHROMA_TOKEN']}")
+    try:
+        port = int(env.get("CHROMA_PORT") or 8000)
+        batch = int(env.get("SIMLAB_BATCH") or 32)
+    except ValueError as exc:
+        raise ValueError(f"CHROMA_PORT and SIMLAB_BATCH must be whole numbers: {exc}") from exc
+    return Settings(
+        data_dir=Path(env.get("SIMLAB_DATA") or "simlab-data"),
+        model=env.get("SIMLAB_MODEL") or "auto",
+        pretrained=env.get("SIMLAB_PRETRAINED") or None,
+        chroma_host=env.get("CHROMA_HOST") or None,
+        chroma_port=port,
+        chroma_headers=headers,
+        batch_size=max(1, batch),
+    )

@@ -1,0 +1,112 @@
+"""Text files to text records: ``.txt`` lines, ``.csv`` rows with a ``text`` column, ``.jsonl`` objects."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+from indexing.media import MediaError
+
+TEXT_SUFFIXES = frozenset({".txt", ".csv", ".jsonl"})
+MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class TextRecord:
+    """One text item as read from a file: its text, metadata and where it came from (line number)."""
+
+    text: str
+    line: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TextFile:
+    """What a text file yielded: records, how many blank entries were skipped, and per-line errors."""
+
+    records: list[TextRecord] = field(default_factory=list)
+    blank: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1 (which never fails)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def read_text_file(name: str, data: bytes) -> TextFile:
+    """Parse a text file by its suffix; a whole-file problem raises ``MediaError``."""
+    if len(data) > MAX_TEXT_FILE_BYTES:
+        raise MediaError(f"text file too large ({len(data) / 2**20:.0f} MiB > {MAX_TEXT_FILE_BYTES // 2**20} MiB)")
+    if b"\x00" in data[:8192]:
+        raise MediaError("binary content in a text file")
+    suffix = name.lower().rsplit(".", 1)[-1]
+    text = decode_text(data)
+    if suffix == "csv":
+        return _read_csv(text)
+    if suffix == "jsonl":
+        return _read_jsonl(text)
+    return _read_lines(text)
+
+
+def _read_lines(text: str) -> TextFile:
+    out = TextFile()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            out.records.append(TextRecord(line.strip(), number))
+        else:
+            out.blank += 1
+    return out
+
+
+def _read_csv(text: str) -> TextFile:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = [c for c in (reader.fieldnames or []) if c is not None]
+    text_column = next((c for c in columns if c.strip().lower() == "text"), None)
+    if text_column is None:
+        shown = ", ".join(repr(c) for c in columns[:8]) or "none"
+        raise MediaError(f"CSV has no 'text' column (columns: {shown}); add a header row with a 'text' column")
+    out = TextFile()
+    for row in reader:
+        number = reader.line_num
+        value = (row.get(text_column) or "").strip()
+        if not value:
+            out.blank += 1
+            continue
+        meta = {k.strip(): str(v).strip() for k, v in row.items()
+                if k is not None and k != text_column and k.strip() and v not in (None, "")}
+        out.records.append(TextRecord(value, number, meta))
+    return out
+
+
+def _read_jsonl(text: str) -> TextFile:
+    out = TextFile()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            out.blank += 1
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.errors.append((number, f"invalid JSON: {exc.msg}"))
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            out.errors.append((number, "each line must be a JSON object with a string 'text' field"))
+            continue
+        value = obj["text"].strip()
+        if not value:
+            out.blank += 1
+            continue
+        meta = {str(k): _scalar(v) for k, v in obj.items() if k != "text" and v is not None}
+        out.records.append(TextRecord(value, number, meta))
+    return out
+
+
+def _scalar(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
