@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -34,8 +33,8 @@ class Entry:
 class ZipBudget:
     """Counts bytes read across one archive so the total stays bounded."""
 
-    def __init__(self, limit: int = MAX_TOTAL_BYTES):
-        self.limit, self.used = limit, 0
+    def __init__(self, limit: int | None = None):
+        self.limit, self.used = MAX_TOTAL_BYTES if limit is None else limit, 0
 
     def read(self, entry: Entry) -> bytes:
         info = entry.info
@@ -88,9 +87,3 @@ def open_zip(data: bytes, source: str) -> tuple[zipfile.ZipFile, list[Entry | tu
         else:
             members.append(Entry(archive, info, where))
     return archive, members
-
-
-def iter_members(data: bytes, source: str) -> Iterator[Entry | tuple[str, str]]:
-    """Members of an archive, as ``open_zip`` lists them."""
-    _, members = open_zip(data, source)
-    yield from members

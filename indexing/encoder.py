@@ -9,7 +9,7 @@ import open_clip
 import torch
 from PIL import Image
 
-from indexing.models import ModelSpec, ModelUnavailable, loadable_here
+from indexing.models import ModelSpec, ModelUnavailable, loadable_here, weights_reachable
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,15 @@ class Encoder:
 
 
 def _create(spec: ModelSpec, device: str):
+    if not weights_reachable(spec):  # fail in seconds, not after a minute of download retries
+        raise ModelUnavailable(f"Cannot load {spec.label}: its weights are not in the local cache and the model hub "
+                               f"cannot be reached (offline?). Loadable here: {'; '.join(loadable_here())}.")
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(spec.name, pretrained=spec.pretrained,
-                                                                     device=device)
+        # Random init is seeded, so every process gets the same "random" model and vectors stay comparable.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model, _, preprocess = open_clip.create_model_and_transforms(spec.name, pretrained=spec.pretrained,
+                                                                         device=device)
     except Exception as exc:  # open_clip raises many kinds here (network, hub, file); all mean "not loadable"
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         options = "; ".join(loadable_here())

@@ -32,8 +32,8 @@ def describe_content(data: bytes) -> str:
     if kind is not None:
         return kind.mime
     head = data[:512].lstrip().lower()
-    if head.startswith(b"%!ps") or data[:4] == b"\xc5\xd0\xd3\xc6":
-        return "PostScript/EPS"
+    if data[:4] == b"\xc5\xd0\xd3\xc6":
+        return "application/postscript (binary EPS)"
     if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")) or b"<html" in head:
         return "HTML/XML text"
     try:
@@ -57,8 +57,9 @@ def open_image(data: bytes) -> Image.Image:
         raise MediaError(f"not a supported image ({describe_content(data)}); "
                          "allowed: JPEG, PNG, WebP, GIF, BMP, TIFF") from None
     width, height = image.size
-    if width * height > MAX_PIXELS:
-        raise MediaError(f"image too large ({width}x{height} pixels > {MAX_PIXELS:,}), "
+    limit = Image.MAX_IMAGE_PIXELS or MAX_PIXELS  # Pillow's own limit: above it Pillow only warns; we refuse
+    if width * height > limit:
+        raise MediaError(f"image too large ({width}x{height} pixels > {limit:,}), "
                          "refused as a possible decompression bomb")
     return image
 

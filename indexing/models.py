@@ -89,17 +89,23 @@ def _first_tag(model: str) -> str | None:
 
 
 def pretrained_cached(name: str = PRETRAINED_NAME, tag: str = PRETRAINED_TAG) -> bool:
-    """Whether open_clip's weights for (name, tag) are already in the local Hugging Face cache."""
+    """Whether open_clip's weights for (name, tag) are already on disk (Hugging Face or URL cache)."""
     from huggingface_hub import try_to_load_from_cache
 
     cfg = open_clip.get_pretrained_cfg(name, tag)
     repo = cfg.get("hf_hub", "").rstrip("/")
-    if not repo:
-        return False
-    for filename in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
-        if isinstance(try_to_load_from_cache(repo, filename), str):
-            return True
-    return False
+    if repo:
+        return any(isinstance(try_to_load_from_cache(repo, f), str)
+                   for f in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+    url = cfg.get("url", "")
+    return bool(url) and (Path.home() / ".cache" / "clip" / Path(url).name).exists()
+
+
+def weights_reachable(spec: ModelSpec) -> bool:
+    """Whether ``spec``'s weights can be loaded now: a local file, none, cached, or the hub answers."""
+    if spec.pretrained is None or Path(spec.pretrained).is_file():
+        return True
+    return pretrained_cached(spec.name, spec.pretrained) or hub_reachable()
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

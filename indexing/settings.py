@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -16,8 +16,12 @@ class Settings:
     pretrained: str | None = None  # SIMLAB_PRETRAINED
     chroma_host: str | None = None  # CHROMA_HOST
     chroma_port: int = 8000  # CHROMA_PORT
-    chroma_headers: dict[str, str] = field(default_factory=dict)  # CHROMA_HEADERS (JSON) / CHROMA_TOKEN
+    chroma_headers: tuple[tuple[str, str], ...] = ()  # CHROMA_HEADERS (JSON) / CHROMA_TOKEN; a tuple keeps it hashable
     batch_size: int = 32  # SIMLAB_BATCH
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self.chroma_headers)
 
     @property
     def store_location(self) -> str:
@@ -33,7 +37,7 @@ class Settings:
             ("SIMLAB_PRETRAINED", self.pretrained or "(default for the model)"),
             ("CHROMA_HOST", self.chroma_host or "(unset: embedded store)"),
             ("CHROMA_PORT", str(self.chroma_port)),
-            ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.chroma_headers)) or "(none)"),
+            ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.headers)) or "(none)"),
         ]
 
 
@@ -59,6 +63,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pretrained=env.get("SIMLAB_PRETRAINED") or None,
         chroma_host=env.get("CHROMA_HOST") or None,
         chroma_port=port,
-        chroma_headers=headers,
+        chroma_headers=tuple(sorted(headers.items())),
         batch_size=max(1, batch),
     )

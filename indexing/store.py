@@ -68,7 +68,7 @@ def open_client(settings: Settings):
     try:
         if settings.chroma_host:
             client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                         headers=settings.chroma_headers or None)
+                                         headers=settings.headers or None)
             client.heartbeat()
             return client
         path = settings.data_dir / "chroma"
@@ -122,6 +122,7 @@ class Store:
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored."""
         found: set[str] = set()
+        ids = list(dict.fromkeys(ids))
         for i in range(0, len(ids), self.max_batch):
             found.update(self.collection.get(ids=list(ids[i:i + self.max_batch]), include=[])["ids"])
         return found
@@ -144,7 +145,7 @@ class Store:
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Record]:
         """Records for ``ids`` (missing ids are left out), in the order given."""
         include = ["metadatas", "documents"] + (["embeddings"] if with_vectors else [])
-        got = self.collection.get(ids=list(ids), include=include)
+        got = self.collection.get(ids=list(dict.fromkeys(ids)), include=include)
         embs = got.get("embeddings")
         by_id = {
             id_: Record.from_chroma(id_, meta, doc, None if embs is None else embs[j])

@@ -1,0 +1,1 @@
+"""Reusable Streamlit pieces: state keys, cached resources, sidebar, gallery, item cards."""

@@ -1,0 +1,23 @@
+"""A grid of item cards."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from components.cards import item_card
+from indexing.blobs import Blobs
+from indexing.store import Record
+
+
+def gallery(records: Sequence[Record], blobs: Blobs, columns: int = 4,
+            on_neighbours: Callable[[str], None] | None = None, key_prefix: str = "gallery") -> None:
+    """Lay out ``records`` row by row, ``columns`` per row, best first."""
+    if not records:
+        st.info("No items to show.")
+        return
+    for start in range(0, len(records), columns):
+        cols = st.columns(columns)
+        for col, record in zip(cols, records[start:start + columns]):
+            with col:
+                item_card(record, blobs, on_neighbours, key_prefix)

@@ -1,0 +1,41 @@
+"""Heavy objects, cached for the whole server (``st.cache_resource``): never rebuilt on a widget change."""
+from __future__ import annotations
+
+import streamlit as st
+
+from indexing.lab import Lab, load_encoder, open_lab
+from indexing.models import ModelSpec, ModelUnavailable, resolve
+from indexing.settings import Settings, load_settings
+from indexing.store import DimensionMismatch, StoreUnavailable, open_client
+
+
+@st.cache_resource(show_spinner="Choosing a model…", ttl=3600)
+def _spec(model: str, pretrained: str | None) -> ModelSpec:
+    return resolve(model, pretrained)
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def _encoder(spec: ModelSpec, batch_size: int):
+    return load_encoder(spec, batch_size)
+
+
+@st.cache_resource(show_spinner="Opening the store…")
+def _client(settings: Settings):
+    return open_client(settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _lab(settings: Settings, spec: ModelSpec) -> Lab:
+    return open_lab(settings, encoder=_encoder(spec, settings.batch_size), client=_client(settings))
+
+
+def get_lab(model: str) -> Lab:
+    """The lab for the chosen model; on a problem, show it plainly and stop the page."""
+    try:
+        settings = load_settings()
+        pretrained = settings.pretrained if model == settings.model else None
+        return _lab(settings, _spec(model, pretrained))
+    except (ModelUnavailable, StoreUnavailable, DimensionMismatch, ValueError) as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() ends the run

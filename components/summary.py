@@ -1,0 +1,16 @@
+"""The result of an ingest: counts, and every failure with its source and reason (as data, never HTML)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+
+def ingest_summary(summary: dict) -> None:
+    cols = st.columns(5)
+    for col, (label, key) in zip(cols, [("Added", "added"), ("Skipped (duplicates)", "skipped"),
+                                        ("Failed", "failed"), ("Blank lines", "blank"),
+                                        ("Truncated texts", "truncated")]):
+        col.metric(label, summary[key])
+    if summary["errors"]:
+        st.dataframe(pd.DataFrame(summary["errors"], columns=["source", "reason"]), hide_index=True,
+                     width="stretch")

@@ -1,0 +1,33 @@
+"""Neighbours: the nearest items to a text, an image or an item, with cosine scores."""
+import streamlit as st
+
+from components.gallery import gallery
+from components.query_builder import query_builder, use_item_as_query
+from components.sidebar import sidebar
+from indexing.media import MediaError
+from indexing.search import QueryError
+
+st.set_page_config(page_title="SimLab · Neighbours", layout="wide")
+lab = sidebar()
+st.title("Neighbours")
+
+if lab.store.count() == 0:
+    st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
+    st.stop()
+
+form = query_builder(lab.store.metadata_values())
+if form.query is None:
+    st.caption("Type a text, upload an image, or pick an item to see its nearest neighbours.")
+    st.stop()
+
+try:
+    hits = lab.search(form.query, k=form.k, kind=form.kind, filters=form.filters)
+except (QueryError, MediaError) as exc:
+    st.error(str(exc))
+    st.stop()
+
+if form.query.item:
+    st.caption("Query item")
+    gallery(lab.store.get([form.query.item]), lab.blobs, columns=4, key_prefix="query")
+st.subheader(f"{len(hits)} nearest")
+gallery(hits, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit")

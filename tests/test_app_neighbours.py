@@ -1,0 +1,51 @@
+"""Neighbours page: text, item and filtered queries; "Neighbours of this" makes a result the query."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from indexing.lab import open_lab
+from indexing.settings import load_settings
+from indexing.sources import plan_uploads
+from tests.conftest import REPO, image_bytes
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def filled(env, tiny_encoder):
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    lab.ingest(plan_uploads([("red.png", image_bytes((255, 0, 0))), ("blue.png", image_bytes((0, 0, 255))),
+                             ("t.csv", f"text,colour\na red thing,red\n{XSS},blue\n".encode())]))
+    return lab
+
+
+def shown_texts(at) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def test_empty_index_says_what_to_do(env):
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=120).run()
+    assert not at.exception and "index is empty" in at.info[0].value
+
+
+def test_text_query_then_neighbours_of_a_result(filled):
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=120).run()
+    at.text_input(key="query_text").input("a red thing").run()
+    assert not at.exception
+    assert shown_texts(at)[0] == "a red thing"
+    assert XSS in shown_texts(at) and not any(XSS in m.value for m in at.markdown)  # plain text only
+    red = filled.search(__import__("indexing.search").search.Query(text="a red thing"), k=1)[0]
+    at.button(key=f"hit-{red.id}").click().run()
+    assert not at.exception
+    assert at.session_state["query_mode"] == "Item" and at.session_state["query_item"] == red.id
+    hit_ids = [b.key.removeprefix("hit-") for b in at.button if b.key and b.key.startswith("hit-")]
+    assert red.id not in hit_ids and len(hit_ids) == 3
+
+
+def test_kind_and_metadata_filter(filled):
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=120).run()
+    at.text_input(key="query_text").input("thing").run()
+    at.selectbox(key="kind_filter").set_value("text").run()
+    at.selectbox(key="meta_field").set_value("colour").run()
+    at.selectbox(key="meta_values").set_value("red").run()
+    assert not at.exception
+    assert "a red thing" in shown_texts(at) and XSS not in shown_texts(at)

@@ -1,0 +1,69 @@
+"""``python -m indexing`` as a user runs it: JSON summaries, exit codes, progress on stderr."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, image_bytes, tiny_env
+
+
+def run(env, *args, check_rc=None):
+    proc = subprocess.run([sys.executable, "-m", "indexing", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    if check_rc is not None:
+        assert proc.returncode == check_rc, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    (d / "red.png").write_bytes(image_bytes((255, 0, 0)))
+    (d / "blue.png").write_bytes(image_bytes((0, 0, 255)))
+    (d / "notes.txt").write_text("a red square\na blue sky\n")
+    return d
+
+
+@pytest.mark.slow
+def test_ingest_search_stats_round_trip(tmp_path, folder):
+    env = tiny_env(tmp_path / "data")
+    proc = run(env, "ingest", str(folder), check_rc=0)
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (summary["added"], summary["skipped"], summary["failed"], summary["errors"]) == (4, 0, 0, [])
+    assert "4/4" in proc.stderr  # tqdm progress
+
+    again = json.loads(run(env, "ingest", str(folder), check_rc=0).stdout.strip().splitlines()[-1])
+    assert again["added"] == 0 and again["skipped"] == 4
+
+    stats = json.loads(run(env, "stats", "--json", check_rc=0).stdout)
+    assert {k: stats[k] for k in ("count", "images", "texts", "dim")} == {"count": 4, "images": 2, "texts": 2,
+                                                                           "dim": 32}
+    assert set(stats) >= {"count", "images", "texts", "model", "dim", "store", "data_dir"}
+
+    hits = json.loads(run(env, "search", "--text", "a blue sky", "--k", "3", "--json", check_rc=0).stdout)
+    assert hits[0]["text"] == "a blue sky" and len(hits) == 3
+    assert set(hits[0]) == {"id", "score", "kind", "name", "text", "metadata"}
+    images = json.loads(run(env, "search", "--image", str(folder / "red.png"), "--kind", "image", "--json",
+                            check_rc=0).stdout)
+    assert images[0]["name"] == "red.png" and all(h["kind"] == "image" for h in images)
+    by_item = json.loads(run(env, "search", "--item", hits[0]["id"], "--json", check_rc=0).stdout)
+    assert hits[0]["id"] not in [h["id"] for h in by_item]
+
+
+@pytest.mark.slow
+def test_partial_failure_exits_1_and_fatal_exits_2(tmp_path, folder):
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    env = tiny_env(tmp_path / "data")
+    proc = run(env, "ingest", str(folder), check_rc=1)
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["added"] == 4 and summary["failed"] == 1
+    assert summary["errors"][0]["source"].endswith("broken.jpg")
+
+    down = {**env, "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": "9"}
+    proc = run(down, "ingest", str(folder), check_rc=2)
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: Cannot open the store")
+
+    proc = run({**env, "SIMLAB_MODEL": "No-Such-Model"}, "stats", check_rc=2)
+    assert "Unknown model" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,91 @@
+"""The ingest pipeline with a real (tiny) open_clip model and a real embedded Chroma."""
+import io
+import zipfile
+
+import numpy as np
+
+from indexing.lab import open_lab
+from indexing.settings import load_settings
+from indexing.sources import plan_paths, plan_uploads
+from tests.conftest import image_bytes
+
+
+def uploads():
+    return [("red.png", image_bytes((255, 0, 0))), ("blue.jpg", image_bytes((0, 0, 255), fmt="JPEG")),
+            ("notes.txt", b"a red square\n\nthe sea\n"), ("items.csv", b"text,colour\na green leaf,green\n")]
+
+
+def test_ingest_adds_everything_and_reports_counts(lab):
+    summary = lab.ingest(plan_uploads(uploads())).as_dict()
+    assert summary == {"added": 5, "skipped": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": []}
+    assert lab.store.count() == 5 and lab.store.count_kind("image") == 2 and lab.store.count_kind("text") == 3
+    leaf = [r for r in lab.store.get([h.id for h in lab.store.query(lab.encoder.encode_texts(["x"])[0], 10)])
+            if r.text == "a green leaf"]
+    assert leaf[0].metadata == {"colour": "green"}
+
+
+def test_reingest_is_idempotent_and_duplicates_in_one_batch_count_once(lab):
+    lab.ingest(plan_uploads(uploads()))
+    again = lab.ingest(plan_uploads(uploads() + [("copy-of-red.png", image_bytes((255, 0, 0)))]))
+    assert again.added == 0 and again.skipped == 6 and lab.store.count() == 5
+
+
+def test_bad_items_fail_alone_and_stored_items_are_untouched(lab):
+    lab.ingest(plan_uploads(uploads()[:1]))
+    before = lab.store.get([r.id for r in lab.store.query(lab.encoder.encode_texts(["x"])[0], 10)],
+                           with_vectors=True)
+    summary = lab.ingest(plan_uploads([("zero.jpg", b""), ("page.png", b"<html>x</html>"),
+                                       ("ok.txt", b"fine"), ("no-text.csv", b"a,b\n1,2\n"),
+                                       ("weird.exe", b"MZ")]))
+    assert summary.added == 1 and summary.failed == 4
+    sources = {e.source: e.reason for e in summary.errors}
+    assert set(sources) == {"zero.jpg", "page.png", "no-text.csv", "weird.exe"}
+    assert all("\n" not in r for r in sources.values())
+    after = lab.store.get([r.id for r in before], with_vectors=True)
+    assert [(a.id, a.name) for a in after] == [(b.id, b.name) for b in before]
+    assert np.allclose(after[0].embedding, before[0].embedding)
+
+
+def test_long_text_is_truncated_and_said(lab):
+    long_text = "word " * 200
+    summary = lab.ingest(plan_uploads([("long.txt", long_text.encode())]))
+    assert summary.added == 1 and summary.truncated == 1
+    (record,) = lab.store.get([h.id for h in lab.store.query(lab.encoder.encode_texts(["w"])[0], 1)])
+    assert record.truncated and record.text == long_text.strip()
+
+
+def test_thumbnails_and_originals_are_stored(lab):
+    lab.ingest(plan_uploads(uploads()[:1]))
+    (hit,) = lab.store.query(lab.encoder.encode_texts(["x"])[0], 1)
+    assert lab.blobs.thumb_path(hit.id).stat().st_size > 0
+    assert lab.blobs.original_path(hit.id).read_bytes() == image_bytes((255, 0, 0))
+
+
+def test_folders_recursive_and_zips_from_disk(lab, tmp_path):
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.png").write_bytes(image_bytes((1, 2, 3)))
+    (root / ".hidden.png").write_bytes(image_bytes((9, 9, 9)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("b.txt", "zipped text")
+    (root / "c.zip").write_bytes(buf.getvalue())
+    summary = lab.ingest(plan_paths([root, tmp_path / "missing"]))
+    assert summary.added == 2 and summary.failed == 1 and "no such file" in summary.errors[0].reason
+
+
+def test_everything_survives_a_restart(env, tiny_encoder):
+    first = open_lab(load_settings(), encoder=tiny_encoder)
+    first.ingest(plan_uploads(uploads()))
+    del first
+    second = open_lab(load_settings(), encoder=tiny_encoder)
+    assert second.store.count() == 5
+    hits = second.store.query(tiny_encoder.encode_texts(["anything"])[0], 5, kind="image")
+    assert all(second.blobs.thumb_path(h.id).exists() for h in hits) and len(hits) == 2
+
+
+def test_progress_reports_done_over_total(lab):
+    seen = []
+    lab.ingest(plan_uploads(uploads()), progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 5) and seen[-1] == (5, 5)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

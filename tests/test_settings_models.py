@@ -1,0 +1,55 @@
+"""Settings from the environment and model resolution, including what happens offline."""
+import pytest
+
+from indexing.encoder import Encoder
+from indexing.models import BUNDLED_NAME, ModelSpec, ModelUnavailable, resolve
+from indexing.settings import load_settings
+
+
+def test_defaults():
+    s = load_settings({})
+    assert str(s.data_dir) == "simlab-data" and s.model == "auto" and s.chroma_host is None
+    assert "embedded chroma" in s.store_location
+
+
+def test_chroma_headers_and_token():
+    s = load_settings({"CHROMA_HOST": "db", "CHROMA_HEADERS": '{"X-Key": "k"}', "CHROMA_TOKEN": "t"})
+    assert s.headers == {"X-Key": "k", "Authorization": "Bearer t"}
+    assert "http://db:8000" in s.store_location
+    assert "t" not in dict(s.as_rows())["CHROMA_HEADERS / CHROMA_TOKEN"].split(", ")
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"CHROMA_HEADERS": "[1, 2]"}, "JSON object"), ({"CHROMA_PORT": "eighty"}, "whole numbers")])
+def test_bad_settings_say_which(env, message):
+    with pytest.raises(ValueError, match=message):
+        load_settings(env)
+
+
+def test_unknown_model_names_the_way_out():
+    with pytest.raises(ModelUnavailable, match="list_models"):
+        resolve("ViT-Imaginary-99")
+
+
+def test_missing_config_file():
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        resolve("/nowhere/model.json")
+
+
+def test_pretrained_none_means_random_init():
+    spec = resolve("ViT-B-32", "none")
+    assert spec.pretrained is None and spec.label == "ViT-B-32 (random init)"
+
+
+def test_bundled_model_uses_its_weights_file():
+    spec = resolve(BUNDLED_NAME)
+    assert spec.name == BUNDLED_NAME and spec.pretrained.endswith("simlab-shapes.safetensors")
+
+
+def test_offline_pretrained_download_fails_plainly(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(ModelUnavailable) as info:
+        Encoder(ModelSpec("ViT-B-32", "laion2b_s34b_b79k"))
+    message = str(info.value)
+    assert "Cannot load ViT-B-32 (laion2b_s34b_b79k)" in message and "Loadable here" in message and "\n" not in message
