@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
+from components.resources import cache_key, stats as cached_stats
 from components.sidebar import sidebar
 
 st.set_page_config(page_title="SimLab", layout="wide")
 lab = sidebar()
-stats = lab.stats()
+stats = cached_stats(lab, cache_key(lab), lab.store.count())
 
 st.title("SimLab")
 st.write("Explore similarity in CLIP space: ingest images and texts, then find their neighbours.")

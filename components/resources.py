@@ -39,3 +39,22 @@ def get_lab(model: str) -> Lab:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the run
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def metadata_values(_lab: Lab, where: str, count: int) -> dict[str, list[str]]:
+    """Metadata fields and values for filter widgets; recomputed only when the collection changes size.
+
+    ``where`` names the store and collection (``cache_key``), so two stores never share an entry."""
+    return _lab.store.metadata_values()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def stats(_lab: Lab, where: str, count: int) -> dict:
+    """Counts per kind etc.; recomputed only when the collection changes size."""
+    return _lab.stats()
+
+
+def cache_key(lab: Lab) -> str:
+    """Which store and collection a lab reads, for keying cached summaries."""
+    return f"{lab.settings.store_location}/{lab.store.name}"

@@ -27,21 +27,38 @@ from indexing.models import BUNDLED_CONFIG, BUNDLED_NAME, BUNDLED_WEIGHTS, regis
 
 
 def sample_caption(attrs: dict[str, str], rng: random.Random) -> str:
-    """Mostly full captions (they carry every attribute), often partial, sometimes single."""
+    """Mostly full captions (they carry every attribute), sometimes partial or single."""
     draw = rng.random()
-    if draw < 0.5:
+    if draw < 0.7:
         return world.full_caption(attrs)
-    if draw < 0.85:
+    if draw < 0.9:
         return rng.choice(world.partial_captions(attrs))
     return rng.choice(world.single_captions(attrs))
 
 
-class Batches:
-    """Fresh rendered (image, caption) batches, a pure function of (seed, step)."""
+def hard_negative_group(rng: random.Random, size: int) -> list[world.Scene]:
+    """A base scene and ``size - 1`` variants that each differ from it in one attribute.
 
-    def __init__(self, preprocess, tokenizer, batch_size: int, seed: int, render_size: int = 128):
+    Random batches are mostly told apart by colour or background alone; groups like these force
+    the model to learn every attribute (shape and position too).
+    """
+    base = world.random_scene(rng)
+    group = [base]
+    for _ in range(size - 1):
+        key = rng.choice(list(world.ATTRIBUTES))
+        value = rng.choice([v for v in world.ATTRIBUTES[key] if v != base.attributes[key]])
+        group.append(world.scene_for({**base.attributes, key: value}, rng))
+    return group
+
+
+class Batches:
+    """Fresh rendered (image, caption) batches of hard-negative groups, a pure function of (seed, step)."""
+
+    def __init__(self, preprocess, tokenizer, batch_size: int, seed: int, render_size: int = 128,
+                 group_size: int = 4):
         self.preprocess, self.tokenizer = preprocess, tokenizer
         self.batch_size, self.seed, self.render_size = batch_size, seed, render_size
+        self.group_size = group_size
         self._tokens: dict[str, torch.Tensor] = {}
 
     def _tokenize(self, captions: list[str]) -> torch.Tensor:
@@ -53,7 +70,8 @@ class Batches:
 
     def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = random.Random(self.seed * 1_000_003 + step)
-        scenes = [world.random_scene(rng) for _ in range(self.batch_size)]
+        scenes = [s for _ in range(self.batch_size // self.group_size)
+                  for s in hard_negative_group(rng, self.group_size)]
         images = torch.stack([self.preprocess(world.render(s, self.render_size)) for s in scenes])
         texts = self._tokenize([sample_caption(s.attributes, rng) for s in scenes])
         return images, texts

@@ -3,6 +3,7 @@ import streamlit as st
 
 from components.gallery import gallery
 from components.query_builder import query_builder, use_item_as_query
+from components.resources import cache_key, metadata_values
 from components.sidebar import sidebar
 from indexing.media import MediaError
 from indexing.search import QueryError
@@ -11,11 +12,12 @@ st.set_page_config(page_title="SimLab · Neighbours", layout="wide")
 lab = sidebar()
 st.title("Neighbours")
 
-if lab.store.count() == 0:
+count = lab.store.count()
+if count == 0:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
 
-form = query_builder(lab.store.metadata_values())
+form = query_builder(metadata_values(lab, cache_key(lab), count))
 if form.query is None:
     st.caption("Type a text, upload an image, or pick an item to see its nearest neighbours.")
     st.stop()

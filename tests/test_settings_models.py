@@ -53,3 +53,10 @@ def test_offline_pretrained_download_fails_plainly(monkeypatch, tmp_path):
         Encoder(ModelSpec("ViT-B-32", "laion2b_s34b_b79k"))
     message = str(info.value)
     assert "Cannot load ViT-B-32 (laion2b_s34b_b79k)" in message and "Loadable here" in message and "\n" not in message
+
+
+def test_auto_falls_back_to_the_bundled_model_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    spec = resolve("auto")
+    assert spec.name == BUNDLED_NAME and "bundled offline model" in spec.reason and "unreachable" in spec.reason

@@ -1,0 +1,89 @@
+"""Ingest throughput against the model's raw forward rate, in one run on the same images.
+
+    python -m benchmarks.ingest [--model ViT-B-32] [--images 96] [--batch 32] [--json]
+
+raw: ``encode_image`` on already preprocessed tensors (the model alone).
+ingest: the full pipeline from JPEG bytes: hash, decode, preprocess, thumbnail, encode, Chroma upsert.
+Random weights (``pretrained=none``) cost the same as trained ones.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from indexing.encoder import Encoder
+from indexing.lab import open_lab
+from indexing.models import resolve
+from indexing.settings import Settings
+from indexing.sources import plan_uploads
+
+
+def photo_like_jpegs(n: int, seed: int = 0) -> list[bytes]:
+    """JPEGs from 640x480 to 2000x1500 with gradients and shapes, so they compress like photos."""
+    rng = random.Random(seed)
+    sizes = [(640, 480), (1024, 768), (1600, 1200), (2000, 1500)]
+    out = []
+    for i in range(n):
+        w, h = sizes[i % len(sizes)]
+        base = Image.linear_gradient("L").resize((w, h)).convert("RGB")
+        tint = Image.new("RGB", (w, h), tuple(rng.randrange(256) for _ in range(3)))
+        image = Image.blend(base, tint, 0.5)
+        draw = ImageDraw.Draw(image)
+        for _ in range(12):
+            x, y = rng.randrange(w), rng.randrange(h)
+            r = rng.randrange(20, max(21, w // 6))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+def measure(model: str, n_images: int, batch: int) -> dict:
+    encoder = Encoder(resolve(model, "none"), batch_size=batch)
+    jpegs = photo_like_jpegs(n_images)
+    pixels = encoder.preprocess_images([Image.open(io.BytesIO(j)).convert("RGB") for j in jpegs])
+    encoder.encode_pixels(pixels[:batch])  # warm-up
+    start = time.perf_counter()
+    encoder.encode_pixels(pixels)
+    raw = n_images / (time.perf_counter() - start)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lab = open_lab(Settings(data_dir=Path(tmp), batch_size=batch), encoder=encoder)
+        plan = plan_uploads((f"photo-{i}.jpg", j) for i, j in enumerate(jpegs))
+        start = time.perf_counter()
+        summary = lab.ingest(plan)
+        ingest = n_images / (time.perf_counter() - start)
+        assert summary.added == n_images, summary.as_dict()
+    return {"model": model, "images": n_images, "batch": batch, "threads": torch.get_num_threads(),
+            "raw_img_s": round(raw, 2), "ingest_img_s": round(ingest, 2), "ratio": round(ingest / raw, 3)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="ViT-B-32")
+    p.add_argument("--images", type=int, default=96)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    result = measure(args.model, args.images, args.batch)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['model']}, {result['images']} JPEGs (640x480 to 2000x1500), batch {result['batch']}, "
+              f"{result['threads']} torch threads")
+        print(f"  raw forward : {result['raw_img_s']:.2f} img/s")
+        print(f"  full ingest : {result['ingest_img_s']:.2f} img/s")
+        print(f"  ratio       : {result['ratio']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

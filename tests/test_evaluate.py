@@ -1,0 +1,33 @@
+"""The evaluation harness: JSON shape, task selection, seed rules and the recall arithmetic."""
+import numpy as np
+import pytest
+
+from indexing import world
+from indexing.evaluate import evaluate, parse_tasks, recall_at
+
+
+def test_recall_at_on_hand_made_rankings():
+    hits = np.array([[True, False, False], [False, False, True], [False, False, False]])
+    assert recall_at(hits, (1, 3)) == {"R@1": round(1 / 3, 4), "R@3": round(2 / 3, 4)}
+
+
+def test_task_selection():
+    assert parse_tasks("all") == ["t2i", "i2t", "t2i_partial"]
+    assert parse_tasks("i2t, t2i") == ["i2t", "t2i"]
+    with pytest.raises(ValueError, match="Unknown task.*nope"):
+        parse_tasks("t2i,nope")
+
+
+def test_training_seeds_are_refused(tiny_encoder):
+    with pytest.raises(ValueError, match="reserved for training"):
+        evaluate(tiny_encoder, seed=5)
+
+
+def test_result_shape_on_a_tiny_world(tiny_encoder):
+    combos = world.combination_world(world.DEFAULT_EVAL_SEED, size=64)[::40]
+    result = evaluate(tiny_encoder, tasks="all", combos=combos)
+    assert set(result) == {"t2i", "i2t", "t2i_partial"}
+    for task in result.values():
+        assert set(task["clip"]) == {"R@1", "R@5"}
+        assert all(0.0 <= v <= 1.0 for v in task["clip"].values())
+        assert task["clip"]["R@1"] <= task["clip"]["R@5"]
