@@ -39,5 +39,26 @@ DEFAULTS = {
 
 def init_state() -> None:
     """Set every key that is not set yet (call at the top of each page)."""
-    for key, value in DEFAULTS.items():
+    for key, value in {**DEFAULTS, **MapKeys.DEFAULTS}.items():
         st.session_state.setdefault(key, value)
+
+
+class MapKeys:
+    """Map page keys; the ones in ``URL`` are mirrored to the address bar so a link reproduces the view."""
+
+    QUERY = "map_q"
+    ITEM = "map_item"
+    COLOUR = "map_colour"
+    SELECTED = "map_sel"
+    NEIGHBORS = "map_nn"
+    MIN_DIST = "map_md"
+    DIMS = "map_dims"
+    SAMPLE = "map_sample"
+    K = "map_k"
+    REFIT = "map_refit_token"
+    CHART = "map_chart"
+
+    URL = {QUERY: str, ITEM: str, COLOUR: str, SELECTED: str, NEIGHBORS: int, MIN_DIST: float, DIMS: int,
+           SAMPLE: int, K: int}
+    DEFAULTS = {QUERY: "", ITEM: "", COLOUR: "kind", SELECTED: "", NEIGHBORS: 15, MIN_DIST: 0.1, DIMS: 2,
+                SAMPLE: 10_000, K: 10, REFIT: 0}

@@ -167,6 +167,21 @@ class Store:
             hits.append(Hit(**{**rec.__dict__, "score": 1.0 - float(dist)}))
         return hits
 
+    def all(self, page: int = 5000) -> tuple[list[Record], np.ndarray]:
+        """Every record with its vector (paged reads), in a stable order: (records, (N, dim) array)."""
+        records: list[Record] = []
+        chunks: list[np.ndarray] = []
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas", "documents", "embeddings"], limit=page, offset=offset)
+            if not got["ids"]:
+                break
+            records += [Record.from_chroma(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])]
+            chunks.append(np.asarray(got["embeddings"], dtype=np.float32))
+            offset += len(got["ids"])
+        vectors = np.concatenate(chunks) if chunks else np.zeros((0, self.dim), np.float32)
+        return records, vectors
+
     def metadata_values(self, limit: int = 50) -> dict[str, list[str]]:
         """Each user metadata field with up to ``limit`` distinct values, for filter widgets."""
         values: dict[str, set[str]] = {}

@@ -1,0 +1,99 @@
+"""The map figure (plotly, WebGL): points coloured by a field, and an optional query overlay.
+
+Hover labels are HTML-escaped: plotly renders a subset of HTML in them, and user text must stay text.
+"""
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from indexing.store import Record
+
+MAX_CATEGORIES = 20  # more legend entries than this is noise; the rest share "other"
+OTHER = "(other values)"
+
+
+@dataclass
+class Overlay:
+    """A query placed on the map with its top-k neighbours (indices into the map's points)."""
+
+    label: str
+    coords: np.ndarray
+    neighbours: list[int]
+    scores: list[float]
+
+
+def hover_label(record: Record) -> str:
+    text = record.text if record.kind == "text" else record.name
+    text = (text or "")[:80]
+    return html.escape(text)
+
+
+def colour_values(records: Sequence[Record], field: str, cluster_labels: np.ndarray | None = None) -> list[str]:
+    """Each record's category for ``field``: 'kind', 'cluster' or a metadata key."""
+    if field == "kind":
+        return [r.kind for r in records]
+    if field == "cluster" and cluster_labels is not None:
+        return [f"cluster {int(c)}" for c in cluster_labels]
+    return [str(r.metadata.get(field, "(none)")) for r in records]
+
+
+def _bucket(values: list[str]) -> tuple[list[str], list[str]]:
+    counts = Counter(values)
+    if len(counts) <= MAX_CATEGORIES:
+        return [v for v, _ in counts.most_common()], values
+    keep = {v for v, _ in counts.most_common(MAX_CATEGORIES - 1)}
+    bucketed = [v if v in keep else OTHER for v in values]
+    return [v for v, _ in Counter(bucketed).most_common()], bucketed
+
+
+def _scatter(coords: np.ndarray, **kwargs):
+    if coords.shape[1] == 3:
+        marker = kwargs.pop("marker", {})
+        marker = {**marker, "size": max(2, marker.get("size", 6) // 2)}
+        return go.Scatter3d(x=coords[:, 0], y=coords[:, 1], z=coords[:, 2], marker=marker, **kwargs)
+    return go.Scattergl(x=coords[:, 0], y=coords[:, 1], **kwargs)
+
+
+def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str],
+               overlay: Overlay | None = None, selected: int | None = None, height: int = 620) -> go.Figure:
+    """Build the figure; ``customdata`` of every point is its index in ``records``."""
+    fig = go.Figure()
+    coords = coords.astype(np.float32)
+    labels = np.array([hover_label(r) for r in records], dtype=object)
+    categories, bucketed = _bucket(colours)
+    bucketed_arr = np.array(bucketed, dtype=object)
+    dim = 0.25 if overlay else 0.85
+    for category in categories:
+        idx = np.flatnonzero(bucketed_arr == category).astype(np.int32)
+        fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(category)[:40], customdata=idx,
+                               hovertext=labels[idx], hoverinfo="text", marker={"size": 6, "opacity": dim}))
+    if overlay and overlay.neighbours:
+        nb = np.array(overlay.neighbours, dtype=np.int32)
+        segments = np.full((len(nb) * 3, coords.shape[1]), np.nan, np.float32)
+        segments[0::3] = overlay.coords
+        segments[1::3] = coords[nb]
+        fig.add_trace(_scatter(segments, mode="lines", name="links", hoverinfo="skip",
+                               line={"width": 1, "color": "rgba(80,80,80,0.6)"}, showlegend=False))
+        fig.add_trace(_scatter(coords[nb], mode="markers", name="top-k", customdata=nb,
+                               hovertext=[f"{labels[i]} · {s:.3f}" for i, s in zip(nb, overlay.scores)],
+                               hoverinfo="text",
+                               marker={"size": 11, "opacity": 1.0, "line": {"width": 2, "color": "black"}}))
+    if overlay:
+        fig.add_trace(_scatter(overlay.coords[None, :], mode="markers", name="query",
+                               hovertext=[html.escape(overlay.label[:80])], hoverinfo="text",
+                               marker={"size": 18, "symbol": "diamond" if coords.shape[1] == 3 else "star",
+                                       "color": "black"}))
+    if selected is not None and 0 <= selected < len(records):
+        fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",
+                               marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend={"itemsizing": "constant"},
+                      dragmode="lasso" if coords.shape[1] == 2 else "orbit", uirevision="simlab-map")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig

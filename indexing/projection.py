@@ -1,0 +1,229 @@
+"""UMAP maps of a collection: fit once, cache on disk by content, place new points from their neighbours.
+
+``UMAP.transform`` is far too slow for interaction (seconds per call here), so queries and items
+ingested after a fit are *placed*: an inverse-distance weighted mean of their nearest fitted
+neighbours' coordinates. Large collections are fitted on a sample (after PCA) and the rest placed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+Progress = Callable[[str], None]
+
+
+class MapError(ValueError):
+    """Map parameters that cannot work; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """What a map depends on besides the vectors."""
+
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    dims: Literal[2, 3] = 2
+    sample: int = 10_000  # fit on at most this many items; the rest are placed
+    seed: int = 42
+
+    def validate(self) -> None:
+        if not 2 <= self.n_neighbors <= 200:
+            raise MapError(f"n_neighbors must be between 2 and 200, not {self.n_neighbors}.")
+        if not 0.0 <= self.min_dist <= 1.0:
+            raise MapError(f"min_dist must be between 0 and 1, not {self.min_dist}.")
+        if self.dims not in (2, 3):
+            raise MapError(f"dims must be 2 or 3, not {self.dims}.")
+        if self.sample < 10:
+            raise MapError(f"sample must be at least 10 items, not {self.sample}.")
+
+    def key(self) -> str:
+        return "-".join(f"{k}={v}" for k, v in sorted(asdict(self).items()))
+
+
+@dataclass
+class Projection:
+    """Coordinates for ``ids``; ``fitted`` marks points UMAP placed itself (the rest were placed by us)."""
+
+    ids: list[str]
+    coords: np.ndarray
+    fitted: np.ndarray
+    params: MapParams
+    fit_seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(n == 0, 1, n)
+
+
+def place(queries: np.ndarray, reference: np.ndarray, coords: np.ndarray, k: int = 10) -> np.ndarray:
+    """Map coordinates for ``queries`` from their ``k`` most similar ``reference`` vectors.
+
+    A query equal to a reference item lands exactly on it; otherwise the neighbours' coordinates are
+    averaged with weights 1 / (1 - cosine)^2, so closer neighbours pull much harder.
+    """
+    queries = _normalise(np.atleast_2d(queries).astype(np.float32))
+    if len(reference) == 0:
+        return np.zeros((len(queries), coords.shape[1] if coords.ndim == 2 else 2), np.float32)
+    sims = queries @ _normalise(reference.astype(np.float32)).T
+    k = min(k, len(reference))
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    weights = 1.0 / np.maximum(1.0 - top_sims, 1e-6) ** 2
+    placed = (weights[:, :, None] * coords[top]).sum(axis=1) / weights.sum(axis=1, keepdims=True)
+    exact = top_sims.max(axis=1) > 1 - 1e-6
+    if exact.any():
+        best = top[np.arange(len(top)), top_sims.argmax(axis=1)]
+        placed[exact] = coords[best[exact]]
+    return placed.astype(np.float32)
+
+
+def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    dims = min(dims, vectors.shape[0], vectors.shape[1])
+    return PCA(n_components=dims, random_state=seed).fit_transform(vectors).astype(np.float32)
+
+
+def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
+        progress: Progress | None = None) -> Projection:
+    """Fit a map of ``vectors``; small or degenerate inputs get a sensible map instead of an error."""
+    params.validate()
+    say = progress or (lambda _msg: None)
+    n = len(ids)
+    start = time.perf_counter()
+    if n == 0:
+        return Projection([], np.zeros((0, params.dims), np.float32), np.zeros(0, bool), params)
+    vectors = _normalise(np.asarray(vectors, np.float32))
+    if n <= max(params.dims + 2, 8):
+        # Too few points for UMAP's graph: a PCA layout says the same thing honestly.
+        coords = np.zeros((n, params.dims), np.float32)
+        if n > 1:
+            reduced = _pca(vectors, params.dims, params.seed)
+            coords[:, :reduced.shape[1]] = reduced
+        return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start)
+    say(f"reducing {n:,} vectors with PCA")
+    reduced = _pca(vectors, 50, params.seed) if vectors.shape[1] > 50 and n > 50 else vectors
+    rng = np.random.default_rng(params.seed)
+    sample = np.sort(rng.choice(n, params.sample, replace=False)) if n > params.sample else np.arange(n)
+    say(f"fitting UMAP on {len(sample):,} items")
+    import umap
+
+    reducer = umap.UMAP(n_neighbors=min(params.n_neighbors, len(sample) - 1), min_dist=params.min_dist,
+                        n_components=params.dims, metric="cosine" if reduced is vectors else "euclidean",
+                        random_state=params.seed, init="spectral" if len(sample) > 50 else "random",
+                        n_jobs=1, low_memory=True)
+    coords = np.zeros((n, params.dims), np.float32)
+    coords[sample] = reducer.fit_transform(reduced[sample]).astype(np.float32)
+    fitted = np.zeros(n, bool)
+    fitted[sample] = True
+    rest = np.flatnonzero(~fitted)
+    if len(rest):
+        say(f"placing the other {len(rest):,} items from their neighbours")
+        for chunk in np.array_split(rest, max(1, len(rest) // 4096)):
+            coords[chunk] = place(reduced[chunk], reduced[sample], coords[sample])
+    return Projection(list(ids), coords, fitted, params, time.perf_counter() - start)
+
+
+def extend(projection: Projection, ids: list[str], vectors: np.ndarray) -> Projection:
+    """The map for the current ``ids``: known points keep their place, new ones are placed, gone ones dropped."""
+    index = {id_: i for i, id_ in enumerate(projection.ids)}
+    known = np.array([index.get(i, -1) for i in ids])
+    coords = np.zeros((len(ids), projection.params.dims), np.float32)
+    fitted = np.zeros(len(ids), bool)
+    have = known >= 0
+    coords[have] = projection.coords[known[have]]
+    fitted[have] = projection.fitted[known[have]]
+    if (~have).any() and have.any():
+        coords[~have] = place(vectors[~have], vectors[have], coords[have])
+    return Projection(list(ids), coords, fitted, projection.params, projection.fit_seconds)
+
+
+def content_key(ids: list[str]) -> str:
+    """A hash of the collection's content (its ids are content hashes)."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:24]
+
+
+class MapCache:
+    """Fitted maps on disk under ``<data>/maps``, one file per (collection, parameters)."""
+
+    def __init__(self, data_dir: Path):
+        self.root = Path(data_dir) / "maps"
+
+    def _path(self, collection: str, params: MapParams) -> Path:
+        digest = hashlib.sha256(f"{collection}|{params.key()}".encode()).hexdigest()[:24]
+        return self.root / f"{collection}-{digest}.npz"
+
+    def load(self, collection: str, params: MapParams) -> Projection | None:
+        path = self._path(collection, params)
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            return Projection([str(i) for i in z["ids"]], z["coords"], z["fitted"], params,
+                              float(z["fit_seconds"]))
+
+    def save(self, collection: str, projection: Projection) -> None:
+        path = self._path(collection, projection.params)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        os.close(fd)
+        np.savez(tmp, ids=np.array(projection.ids, dtype=str), coords=projection.coords,
+                 fitted=projection.fitted, fit_seconds=projection.fit_seconds)
+        os.replace(tmp, path)
+
+
+def get_map(cache: MapCache, collection: str, ids: list[str], vectors: np.ndarray, params: MapParams,
+            refit: bool = False, progress: Progress | None = None) -> tuple[Projection, bool]:
+    """The map for the current content: cached (new items placed) unless ``refit``; returns (map, fitted_now)."""
+    cached = None if refit else cache.load(collection, params)
+    if cached is not None:
+        return extend(cached, ids, vectors), False
+    projection = fit(ids, vectors, params, progress)
+    cache.save(collection, projection)
+    return projection, True
+
+
+_warm = threading.Event()
+
+
+def warm_up() -> None:
+    """Compile UMAP's numba code once per process, off the interactive path (idempotent)."""
+    if _warm.is_set():
+        return
+    _warm.set()
+    rng = np.random.default_rng(0)
+    fit([str(i) for i in range(64)], rng.normal(size=(64, 16)).astype(np.float32), MapParams(n_neighbors=5))
+
+
+def warm_up_in_background() -> threading.Thread:
+    thread = threading.Thread(target=warm_up, name="simlab-umap-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def query_on_map(query: np.ndarray, vectors: np.ndarray, coords: np.ndarray, k: int = 10,
+                 exclude: int | None = None) -> tuple[np.ndarray, list[int], list[float]]:
+    """Where a query sits on the map, and its ``k`` nearest items (indices, cosine scores), best first."""
+    if len(vectors) == 0:
+        return np.zeros(coords.shape[1] if coords.ndim == 2 else 2, np.float32), [], []
+    q = _normalise(np.atleast_2d(query).astype(np.float32))[0]
+    scores = vectors @ q
+    if exclude is not None:
+        scores[exclude] = -np.inf
+    k = min(k, len(vectors) - (exclude is not None))
+    top = np.argpartition(-scores, k - 1)[:k] if k > 0 else np.array([], int)
+    top = top[np.argsort(-scores[top])]
+    where = coords[exclude] if exclude is not None else place(q[None, :], vectors, coords)[0]
+    return where, top.tolist(), [float(scores[i]) for i in top]
