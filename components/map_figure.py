@@ -97,3 +97,10 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def similarity_bands(ranks) -> list[str]:
+    """A category per item from its 1-based rank: which tenth of the collection it falls in."""
+    n = max(1, len(ranks))
+    return [f"{min(9, (int(r) - 1) * 10 // n) * 10:02d}–{min(9, (int(r) - 1) * 10 // n) * 10 + 10}% most similar"
+            for r in ranks]

@@ -13,6 +13,8 @@ from functools import cached_property
 import numpy as np
 
 from indexing import world
+from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, rank, split_clauses
+from indexing.condition import ConditionInputs, condition_scores, text_basis
 from indexing.encoder import Encoder
 
 
@@ -77,10 +79,118 @@ def task_t2i_partial(w: TestWorld, n_queries: int = 400) -> dict:
     return {"clip": recall_at(hits, (1, 5))}
 
 
+def _by_attributes(w: TestWorld) -> dict[tuple, int]:
+    return {tuple(it.attributes[k] for k in world.ATTRIBUTES): i for i, it in enumerate(w.combos)}
+
+
+def task_cir(w: TestWorld, n_queries: int = 300, lam: float = 0.5) -> dict:
+    """Reference + modification of one attribute → the combination equal in every other attribute."""
+    rng = random.Random(w.seed + 2)
+    index = _by_attributes(w)
+    refs, targets, texts = [], [], []
+    for _ in range(n_queries):
+        ref = rng.randrange(len(w.combos))
+        attrs = w.combos[ref].attributes
+        key = rng.choice(list(world.ATTRIBUTES))
+        value = rng.choice([v for v in world.ATTRIBUTES[key] if v != attrs[key]])
+        refs.append(ref)
+        targets.append(index[tuple({**attrs, key: value}[k] for k in world.ATTRIBUTES)])
+        texts.append(world.modification_text(key, value))
+    text_vecs = w.encoder.encode_texts(texts)
+    out: dict[str, list] = {m: [] for m in COMPOSE_METHODS}
+    for ref, target, text, tv in zip(refs, targets, texts, text_vecs):
+        clauses = w.encoder.encode_texts(split_clauses(text) or [text])
+        x = ComposeInputs(w.image_vectors[ref], tv, clauses, w.image_vectors, lam)
+        for method, scores in compose_scores(x).items():
+            out[method].append(rank(scores, 10, exclude=ref) == target)
+    return {m: recall_at(_pad(hits, 10), (1, 5, 10)) for m, hits in out.items()}
+
+
+def _pad(rows: list[np.ndarray], depth: int) -> np.ndarray:
+    return np.array([np.pad(r, (0, depth - len(r))) for r in rows], dtype=bool)
+
+
+def _genecis_gallery(w: TestWorld, rng: random.Random, ref: int, key: str, change_to: str | None,
+                     size: int = 15) -> tuple[int, list[int]] | None:
+    """A target and distractors for one reference, as in GeneCIS.
+
+    focus (change_to None): the target shares the reference's value of ``key`` and differs elsewhere;
+    distractors share other attributes with the reference but not that value.
+    change: the target has ``change_to`` and keeps every other attribute; distractors either keep the
+    reference's value or take the new value while changing something else.
+    """
+    ref_attrs = w.combos[ref].attributes
+    others = [k for k in world.ATTRIBUTES if k != key]
+    if change_to is None:
+        targets = [i for i, it in enumerate(w.combos) if i != ref and it.attributes[key] == ref_attrs[key]
+                   and sum(it.attributes[k] == ref_attrs[k] for k in others) <= 1]
+        distractors = [i for i, it in enumerate(w.combos) if it.attributes[key] != ref_attrs[key]
+                       and sum(it.attributes[k] == ref_attrs[k] for k in others) >= 3]
+    else:
+        want = {**ref_attrs, key: change_to}
+        targets = [i for i, it in enumerate(w.combos) if it.attributes == want]
+        distractors = [i for i, it in enumerate(w.combos) if i != ref and (
+            (it.attributes[key] == ref_attrs[key] and sum(it.attributes[k] == ref_attrs[k] for k in others) >= 3)
+            or (it.attributes[key] == change_to and sum(it.attributes[k] == ref_attrs[k] for k in others) == 2))]
+    if not targets or len(distractors) < size - 1:
+        return None
+    return rng.choice(targets), rng.sample(distractors, size - 1)
+
+
+def _conditional_task(w: TestWorld, change: bool, n_queries: int = 300) -> dict:
+    rng = random.Random(w.seed + (4 if change else 3))
+    enc = w.encoder
+    basis_cache: dict[str, np.ndarray] = {}
+    methods = ("image", "sum", "basis", "product") if change else ("image", "sum", "basis")
+    hits: dict[str, list] = {m: [] for m in methods}
+    tries = 0
+    while len(hits["image"]) < n_queries and tries < n_queries * 5:
+        tries += 1
+        ref = rng.randrange(len(w.combos))
+        key = rng.choice(list(world.ATTRIBUTES))
+        value = rng.choice([v for v in world.ATTRIBUTES[key] if v != w.combos[ref].attributes[key]]) if change else None
+        picked = _genecis_gallery(w, rng, ref, key, value)
+        if picked is None:
+            continue
+        target, distractors = picked
+        gallery = [target] + distractors
+        if key not in basis_cache:
+            basis_cache[key] = text_basis(enc.encode_texts(_value_words(key)))
+        cond_text = world.modification_text(key, value) if change else key
+        cond_vec = enc.encode_texts([cond_text])[0]
+        value_vec = enc.encode_texts([_value_words(key)[list(world.ATTRIBUTES[key]).index(value)]])[0] if change else None
+        x = ConditionInputs(w.image_vectors[ref], cond_vec, w.image_vectors[gallery], basis_cache[key], value_vec)
+        for method, scores in condition_scores(x, methods).items():
+            hits[method].append(rank(scores, 3) == 0)
+    return {m: recall_at(_pad(h, 3), (1, 2, 3)) for m, h in hits.items()}
+
+
+def _value_words(key: str) -> list[str]:
+    """The world's values of ``key`` as the words a user would type (positions as in captions)."""
+    if key == "background":
+        return [f"a {v} background" for v in world.ATTRIBUTES[key]]
+    if key == "position":
+        return ["in the center" if v == "center" else v for v in world.ATTRIBUTES[key]]
+    return list(world.ATTRIBUTES[key])
+
+
+def task_focus_attribute(w: TestWorld) -> dict:
+    """Reference + attribute type → the one gallery item sharing that attribute's value (GeneCIS focus)."""
+    return _conditional_task(w, change=False)
+
+
+def task_change_attribute(w: TestWorld) -> dict:
+    """Reference + new value → the item with that value that keeps the others (GeneCIS change)."""
+    return _conditional_task(w, change=True)
+
+
 TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "t2i": task_t2i,
     "i2t": task_i2t,
     "t2i_partial": task_t2i_partial,
+    "cir": task_cir,
+    "focus_attribute": task_focus_attribute,
+    "change_attribute": task_change_attribute,
 }
 
 

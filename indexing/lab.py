@@ -1,7 +1,10 @@
 """The entry point: settings → (model spec, encoder, store, blobs), everything that belongs together."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
@@ -10,7 +13,7 @@ from indexing.models import ModelSpec, resolve
 from indexing.search import Query, neighbours
 from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
-from indexing.store import Hit, Store, open_client
+from indexing.store import Hit, Record, Store, open_client
 
 
 @dataclass
@@ -21,6 +24,17 @@ class Lab:
     encoder: Encoder
     store: Store
     blobs: Blobs
+    _vectors: tuple[int, list[Record], np.ndarray] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def vectors(self) -> tuple[list[Record], np.ndarray]:
+        """Every record and its vector, fetched once per collection version (its item count)."""
+        with self._lock:
+            count = self.store.count()
+            if self._vectors is None or self._vectors[0] != count:
+                records, vectors = self.store.all()
+                self._vectors = (count, records, vectors)
+            return self._vectors[1], self._vectors[2]
 
     @property
     def spec(self) -> ModelSpec:

@@ -1,0 +1,30 @@
+"""Put any query vector on the collection's map (the Map page's fit and parameters), with its top-k."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from components.map_data import collection_map, collection_vectors, start_umap_warmup
+from components.map_figure import Overlay, colour_values, map_figure
+from components.resources import cache_key
+from components.state import MapKeys as K
+from indexing.lab import Lab
+from indexing.projection import MapParams, place
+
+
+def current_params() -> MapParams:
+    return MapParams(n_neighbors=int(st.session_state[K.NEIGHBORS]), min_dist=float(st.session_state[K.MIN_DIST]),
+                     dims=int(st.session_state[K.DIMS]), sample=int(st.session_state[K.SAMPLE]))
+
+
+def map_with_query(lab: Lab, query: np.ndarray, label: str, top: list[int], scores: list[float],
+                   colours: list[str] | None = None, key: str = "overlay") -> None:
+    """Draw the map with the query placed among its neighbours; colours default to the item kind."""
+    start_umap_warmup()
+    where, count = cache_key(lab), lab.store.count()
+    records, vectors = collection_vectors(lab, where, count)
+    projection = collection_map(lab, where, count, current_params(), st.session_state[K.REFIT])
+    coords = place(query[None, :], vectors, projection.coords)[0]
+    colours = colour_values(records, "kind") if colours is None else colours
+    fig = map_figure(projection.coords, records, colours, Overlay(label, coords, top, scores))
+    st.plotly_chart(fig, key=key)

@@ -1,0 +1,52 @@
+"""Compose: a reference image plus a modification text ("make it blue") finds the target."""
+import streamlit as st
+
+from components.map_overlay import map_with_query
+from components.method_columns import method_columns
+from components.reference_picker import reference_picker
+from components.sidebar import sidebar
+from indexing.compose import COMPOSE_METHODS, METHOD_LABELS
+from indexing.media import MediaError
+from indexing.rich_queries import compose
+from indexing.search import QueryError
+
+st.set_page_config(page_title="SimLab · Compose", layout="wide")
+lab = sidebar()
+st.title("Compose")
+st.caption("Reference image + modification text → the images that match both. Methods side by side; the "
+           "reference itself never appears in its results.")
+
+records, vectors = lab.vectors()
+if not any(r.kind == "image" for r in records):
+    st.info("No images in the index yet. Add some on the Ingest page (or load the demo world).")
+    st.stop()
+
+left, right = st.columns([1, 2])
+with left:
+    ref = reference_picker(records, key="compose-ref")
+with right:
+    modification = st.text_input("Modification", key="compose-text", placeholder="make it blue")
+    lam = st.slider("Text weight λ", 0.0, 1.0, 0.5, 0.05, key="compose-lambda",
+                    help="0: image only, 1: text only (weighted sum and slerp)")
+    methods = st.multiselect("Methods", COMPOSE_METHODS, default=list(COMPOSE_METHODS),
+                             format_func=METHOD_LABELS.get, key="compose-methods")
+    k = st.slider("Results per method", 1, 24, 6, key="compose-k")
+
+if not modification.strip() or not methods or (ref.item is None and ref.image is None):
+    st.caption("Pick a reference and type a modification to compose a query.")
+    st.stop()
+try:
+    result = compose(ref, modification, lab.encoder, records, vectors, lam, tuple(methods), k)
+except (QueryError, MediaError, ValueError) as exc:
+    st.error(str(exc))
+    st.stop()
+
+for note in result.notes:
+    st.caption(note)
+method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="compose")
+
+if st.toggle("Show the composed query on the map", key="compose-map"):
+    main = "sum" if "sum" in result.results else methods[0]
+    r = result.results[main]
+    map_with_query(lab, result.query_vector, f"{modification} ({METHOD_LABELS[main]})", r.top, r.scores,
+                   key="compose-map-chart")

@@ -1,0 +1,56 @@
+"""Condition: similar *with respect to* something — an attribute ("color"), a new value ("blue"), an object."""
+import pandas as pd
+import streamlit as st
+
+from components.map_figure import similarity_bands
+from components.map_overlay import map_with_query
+from components.method_columns import method_columns, rank_moves
+from components.reference_picker import reference_picker
+from components.sidebar import sidebar
+from components.vocabulary_editor import vocabulary_editor
+from indexing.condition import METHOD_LABELS, ConditionError
+from indexing.media import MediaError
+from indexing.rich_queries import condition
+from indexing.search import QueryError
+
+st.set_page_config(page_title="SimLab · Condition", layout="wide")
+lab = sidebar()
+st.title("Condition")
+st.caption("Plain neighbours beside conditioned ones. Type an attribute (color, shape, background…) to focus on "
+           "it, a value (blue) to change to it, or an object (the car).")
+
+records, vectors = lab.vectors()
+if not any(r.kind == "image" for r in records):
+    st.info("No images in the index yet. Add some on the Ingest page (or load the demo world).")
+    st.stop()
+
+left, right = st.columns([1, 2])
+with left:
+    ref = reference_picker(records, key="condition-ref")
+with right:
+    text = st.text_input("Condition", key="condition-text", placeholder="color")
+    k = st.slider("Results per method", 1, 24, 6, key="condition-k")
+    vocabulary = vocabulary_editor(key="condition-vocab")
+
+if not text.strip() or (ref.item is None and ref.image is None):
+    st.caption("Pick a reference and type a condition.")
+    st.stop()
+try:
+    cond, result = condition(ref, text, lab.encoder, records, vectors, vocabulary, k)
+except (QueryError, ConditionError, MediaError) as exc:
+    st.error(str(exc))
+    st.stop()
+
+what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribute} to '{cond.text}'",
+        "object": f"focus on '{cond.text}' (free text: no value basis)"}[cond.kind]
+st.caption(f"Condition: {what}")
+method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="condition")
+
+best = "basis" if "basis" in result.results else "sum"
+st.subheader(f"How {METHOD_LABELS[best]} moved the plain ranking")
+st.dataframe(pd.DataFrame(rank_moves(result, best, records)), hide_index=True, width="stretch")
+
+if st.toggle("Colour the map by conditional similarity", key="condition-map"):
+    r = result.results[best]
+    map_with_query(lab, result.query_vector, f"reference ({what})", r.top, r.scores,
+                   colours=similarity_bands(result.ranks[best]), key="condition-map-chart")
