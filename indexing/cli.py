@@ -69,7 +69,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from indexing.evaluate import evaluate
 
     lab = open_lab()
-    result = evaluate(lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task)
+    result = {}
+    if args.genecis or args.cirr:
+        from indexing.benchmark_readers import evaluate_cirr, evaluate_genecis
+
+        if args.genecis:
+            result.update(evaluate_genecis(lab.encoder, Path(args.genecis), limit=args.limit))
+        if args.cirr:
+            result.update(evaluate_cirr(lab.encoder, Path(args.cirr), limit=args.limit))
+    else:
+        result = evaluate(lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task)
     print(json.dumps(result, indent=None if args.json else 2))
     return EXIT_OK
 
@@ -105,7 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="retrieval metrics on a fresh demo world with known ground truth")
     ev.add_argument("--world", default="shapes", choices=["shapes"])
     ev.add_argument("--seed", type=int, default=2_000_001, help="a seed outside the training range")
-    ev.add_argument("--task", default="all", help="NAME[,NAME] or all")
+    ev.add_argument("--task", default="all", help="NAME[,NAME] or all: t2i, i2t, t2i_partial, cir, "
+                    "focus_attribute, change_attribute")
+    ev.add_argument("--genecis", metavar="DIR", help="run GeneCIS from DIR/<task>.json + DIR/images/<id>.jpg "
+                    "instead of the shapes world")
+    ev.add_argument("--cirr", metavar="DIR", help="run CIRR val from DIR/cirr/captions, DIR/cirr/image_splits "
+                    "and the images they list")
+    ev.add_argument("--limit", type=int, help="at most this many queries per benchmark task")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=cmd_evaluate)
     return p
@@ -116,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_settings()
         return args.run(args)
-    except (ModelUnavailable, StoreUnavailable, DimensionMismatch) as exc:
+    except (ModelUnavailable, StoreUnavailable, DimensionMismatch) as exc:  # BenchmarkDataError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     except (QueryError, ValueError, OSError) as exc:

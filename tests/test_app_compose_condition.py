@@ -1,0 +1,68 @@
+"""Compose and Condition pages: methods side by side, reference excluded, messages on bad input."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from indexing.demo import demo_plan
+from indexing.lab import open_lab
+from indexing.settings import load_settings
+from tests.conftest import REPO
+
+COMPOSE = str(REPO / "pages" / "4_Compose.py")
+CONDITION = str(REPO / "pages" / "5_Condition.py")
+
+
+@pytest.fixture
+def demo(env, tiny_encoder):
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    lab.ingest(demo_plan(24, seed=9))
+    return lab
+
+
+def card_buttons(at) -> list[str]:
+    return [b.key for b in at.button if b.key]
+
+
+def test_compose_shows_every_method_and_never_the_reference(demo):
+    at = AppTest.from_file(COMPOSE, default_timeout=180).run()
+    assert not at.exception
+    reference = at.selectbox(key="compose-ref-item").value
+    at.text_input(key="compose-text").input("make it blue").run()
+    assert not at.exception
+    headers = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert headers == ["**image only**", "**text only**", "**weighted sum**", "**slerp**", "**score product**",
+                       "**clause split**"]
+    shown = [c.value for c in at.caption if c.value.startswith("rank elsewhere")]
+    assert len(shown) == 6 * 6
+    assert reference not in " ".join(t.value for t in at.text)  # ids are not shown; names are
+    names = [t.value for t in at.text]
+    ref_name = next(r.name for r in demo.vectors()[0] if r.id == reference)
+    assert ref_name not in names
+
+
+def test_compose_map_overlay(demo):
+    at = AppTest.from_file(COMPOSE, default_timeout=180).run()
+    at.text_input(key="compose-text").input("the same but a star").run()
+    at.toggle(key="compose-map").set_value(True).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+
+
+def test_condition_focus_and_change(demo):
+    at = AppTest.from_file(CONDITION, default_timeout=180).run()
+    at.text_input(key="condition-text").input("color").run()
+    assert not at.exception
+    assert "focus on color" in " ".join(c.value for c in at.caption)
+    assert [m.value for m in at.markdown if m.value.startswith("**")] == [
+        "**image only**", "**image + condition text**", "**text-basis projection**"]
+    moved = at.dataframe[0].value
+    assert list(moved.columns) == ["item", "rank", "plain rank", "moved"]
+    assert (moved["moved"] == moved["plain rank"] - moved["rank"]).all()
+    at.text_input(key="condition-text").input("blue").run()
+    assert "change color to 'blue'" in " ".join(c.value for c in at.caption)
+    at.toggle(key="condition-map").set_value(True).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+
+
+def test_empty_index_messages(env):
+    for page in (COMPOSE, CONDITION):
+        at = AppTest.from_file(page, default_timeout=180).run()
+        assert not at.exception and "No images in the index" in at.info[0].value
