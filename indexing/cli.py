@@ -83,6 +83,49 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_labels(args: argparse.Namespace) -> int:
+    from indexing.labels import LabelStore
+    from indexing.metrics import evaluate_run
+    from indexing.saved_runs import all_runs
+    from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
+
+    settings = load_settings()
+    labels = LabelStore(settings.data_dir)
+    if args.labels_command == "import":
+        lab = open_lab(settings)
+        known = {r.id for r in lab.store.all()[0]}
+        report = import_qrels(Path(args.file).read_bytes(), labels, known, args.annotator)
+        for line, reason in report.errors:
+            print(f"{args.file}:{line}: {reason}", file=sys.stderr)
+        print(json.dumps(report.as_dict()))
+        return EXIT_PARTIAL if report.errors else EXIT_OK
+    if args.labels_command == "export" and args.format in ("qrels", "jsonl", "csv"):
+        text = {"qrels": lambda: qrels_text(labels.qrels()), "jsonl": lambda: judgments_jsonl(labels.judgments()),
+                "csv": lambda: judgments_csv(labels.judgments())}[args.format]()
+    else:
+        lab = open_lab(settings)
+        records, vectors = lab.vectors()
+        runs, skipped = all_runs(labels, lab.encoder, records, vectors, settings.data_dir)
+        for note in skipped:
+            print(f"skipped {note}", file=sys.stderr)
+        if args.labels_command == "export":
+            text = "".join(run_text(run, method) for method, run in sorted(runs.items()))
+        else:
+            qrels = labels.qrels()
+            result = {}
+            for method, run in sorted(runs.items()):
+                m = evaluate_run(method, run, qrels)
+                result[method] = {**{k: round(v, 4) for k, v in m.mean.items()},
+                                  "queries": len(m.per_query), "unjudged_top10": sum(m.unjudged_top10.values())}
+            print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+            return EXIT_OK
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m indexing", description="SimLab's engine from the terminal. "
                                 "Settings come from SIMLAB_DATA, SIMLAB_MODEL, SIMLAB_PRETRAINED, CHROMA_HOST.")
@@ -123,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="at most this many queries per benchmark task")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=cmd_evaluate)
+    lb = sub.add_parser("labels", help="relevance judgments: import qrels, export, metrics")
+    lsub = lb.add_subparsers(dest="labels_command", required=True)
+    imp = lsub.add_parser("import", help="import TREC qrels (qid 0 docid rel)")
+    imp.add_argument("file")
+    imp.add_argument("--annotator", default="import")
+    imp.set_defaults(run=cmd_labels)
+    exp = lsub.add_parser("export", help="qrels, run files (every method), jsonl or csv of judgments")
+    exp.add_argument("--format", choices=["qrels", "run", "jsonl", "csv"], default="qrels")
+    exp.add_argument("--out")
+    exp.set_defaults(run=cmd_labels)
+    met = lsub.add_parser("metrics", help="nDCG@10, P@10, Recall@100, MRR@10 per method")
+    met.add_argument("--json", action="store_true")
+    met.set_defaults(run=cmd_labels)
     return p
 
 

@@ -7,6 +7,7 @@ from components.map_data import collection_clusters, collection_map, collection_
 from components.map_figure import Overlay, colour_values, map_figure
 from components.map_view import map_controls, selection_csv, selected_indices
 from components.resources import cache_key
+from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.state import MapKeys as K
 from components.url_state import load_from_url, save_to_url
@@ -60,6 +61,8 @@ save_to_url(K.URL)
 with right:
     if overlay:
         st.subheader(f"Top {len(overlay.neighbours)} for the query")
+        save_query_button(lab, {"type": "text", "text": text} if text else {"type": "item", "item": item},
+                          text or item, key="save-map")
         gallery([records[i] for i in overlay.neighbours], lab.blobs, columns=3, key_prefix="map-q")
     elif len(picked) > 1:
         st.subheader(f"{len(picked)} selected")

@@ -4,6 +4,7 @@ import streamlit as st
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns
 from components.reference_picker import reference_picker
+from components.save_query import save_query_button
 from components.sidebar import sidebar
 from indexing.compose import COMPOSE_METHODS, METHOD_LABELS
 from indexing.media import MediaError
@@ -41,6 +42,9 @@ except (QueryError, MediaError, ValueError) as exc:
     st.error(str(exc))
     st.stop()
 
+if ref.item:
+    save_query_button(lab, {"type": "compose", "reference": ref.item, "text": modification, "lam": lam,
+                            "methods": list(methods)}, modification, key="save-compose")
 for note in result.notes:
     st.caption(note)
 method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="compose")

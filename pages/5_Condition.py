@@ -6,6 +6,7 @@ from components.map_figure import similarity_bands
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns, rank_moves
 from components.reference_picker import reference_picker
+from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.vocabulary_editor import vocabulary_editor
 from indexing.condition import METHOD_LABELS, ConditionError
@@ -44,6 +45,9 @@ except (QueryError, ConditionError, MediaError) as exc:
 what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribute} to '{cond.text}'",
         "object": f"focus on '{cond.text}' (free text: no value basis)"}[cond.kind]
 st.caption(f"Condition: {what}")
+if ref.item:
+    save_query_button(lab, {"type": "condition", "reference": ref.item, "condition": text}, text,
+                      key="save-condition")
 method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="condition")
 
 best = "basis" if "basis" in result.results else "sum"

@@ -67,3 +67,25 @@ def test_partial_failure_exits_1_and_fatal_exits_2(tmp_path, folder):
 
     proc = run({**env, "SIMLAB_MODEL": "No-Such-Model"}, "stats", check_rc=2)
     assert "Unknown model" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_labels_import_export_metrics(tmp_path, folder):
+    env = tiny_env(tmp_path / "data")
+    run(env, "ingest", str(folder), check_rc=0)
+    hits = json.loads(run(env, "search", "--text", "a red square", "--json", check_rc=0).stdout)
+    from indexing.labels import LabelStore
+
+    LabelStore(tmp_path / "data").save_query("red", {"type": "text", "text": "a red square"}, qid="q-red")
+    qrels = tmp_path / "in.qrels"
+    qrels.write_text(f"q-red 0 {hits[0]['id']} 3\nq-red 0 {hits[1]['id']} 0\nq-red 0 nope 2\nbroken line\n"
+                     f"q-new 0 {hits[2]['id']} 1\n")
+    proc = run(env, "labels", "import", str(qrels), check_rc=1)
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["imported"] == 3 and report["new_queries"] == ["q-new"]
+    assert [e["line"] for e in report["errors"]] == [3, 4] and "in.qrels:3: unknown item id" in proc.stderr
+    exported = run(env, "labels", "export", "--format", "qrels", check_rc=0).stdout
+    assert sorted(exported.splitlines()) == sorted(
+        [f"q-red 0 {hits[0]['id']} 3", f"q-red 0 {hits[1]['id']} 0", f"q-new 0 {hits[2]['id']} 1"])
+    metrics = json.loads(run(env, "labels", "metrics", "--json", check_rc=0).stdout)
+    assert metrics["clip"]["MRR@10"] == 1.0 and metrics["clip"]["queries"] == 1

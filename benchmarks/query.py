@@ -1,0 +1,85 @@
+"""Composed/conditional query latency over N vectors, and Chroma's query latency and recall.
+
+    python -m benchmarks.query --n 100000 [--dim 512] [--json]
+
+compose_ms / condition_ms: one composed (weighted sum) or conditioned (text-basis projection) query
+ranked over all N vectors already in memory, as the pages do; compose_all_six_methods_ms: the Compose
+page's side-by-side view (every method, one interaction).
+chroma_p50_ms / chroma_p95_ms: ``collection.query`` for the top 10 (HNSW, cosine), and
+chroma_recall_at_10: its overlap with exact search.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+
+import chromadb
+import numpy as np
+
+from indexing.compose import ComposeInputs, compose_scores, rank
+from indexing.condition import ConditionInputs, condition_scores, text_basis
+from indexing.store import Record, Store
+
+
+def unit(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(50, dim)).astype(np.float32)
+    v = centres[rng.integers(0, 50, n)] + 0.5 * rng.normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _time_ms(fn, repeats: int) -> list[float]:
+    fn()
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def measure(n: int, dim: int, queries: int) -> dict:
+    gallery = unit(n, dim, 0)
+    probes = unit(queries + 8, dim, 1)
+    x = ComposeInputs(gallery[0], probes[0], probes[1:3], gallery, 0.5)
+    compose_ms = _time_ms(lambda: rank(compose_scores(x, ("sum",))["sum"], 10, exclude=0), 10)
+    all_methods_ms = _time_ms(lambda: [rank(s, 10, exclude=0) for s in compose_scores(x).values()], 5)
+    basis = text_basis(probes[:8])
+    c = ConditionInputs(gallery[0], probes[0], gallery, basis)
+    condition_ms = _time_ms(lambda: rank(condition_scores(c, ("basis",))["basis"], 10, exclude=0), 10)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(chromadb.PersistentClient(path=tmp), "bench", "bench", dim)
+        start = time.perf_counter()
+        store.upsert([Record(f"id{i}", "image", "", None) for i in range(n)], gallery)
+        upsert_s = time.perf_counter() - start
+        latencies, recalls = [], []
+        for q in probes[8:8 + queries]:
+            t0 = time.perf_counter()
+            hits = store.query(q, 10)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            exact = set(np.argsort(-(gallery @ q))[:10].tolist())
+            recalls.append(len(exact & {int(h.id[2:]) for h in hits}) / 10)
+    return {"n": n, "dim": dim, "compose_ms": round(float(np.median(compose_ms)), 1),
+            "compose_all_six_methods_ms": round(float(np.median(all_methods_ms)), 1),
+            "condition_ms": round(float(np.median(condition_ms)), 1),
+            "chroma_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "chroma_p95_ms": round(float(np.percentile(latencies, 95)), 2),
+            "chroma_recall_at_10": round(float(np.mean(recalls)), 4), "chroma_upsert_s": round(upsert_s, 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=100_000)
+    p.add_argument("--dim", type=int, default=512)
+    p.add_argument("--queries", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    result = measure(args.n, args.dim, args.queries)
+    print(json.dumps(result) if args.json else "\n".join(f"{k:>20}: {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main()

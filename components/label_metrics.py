@@ -1,0 +1,34 @@
+"""Metrics per method from the judgments so far, as a table and a chart, plus annotator agreement."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from indexing.metrics import METRICS, agreement, evaluate_run
+
+
+def metrics_table(runs: dict, qrels: dict) -> pd.DataFrame:
+    rows = []
+    for method, run in sorted(runs.items()):
+        m = evaluate_run(method, run, qrels)
+        rows.append({"method": method, **{k: round(v, 4) for k, v in m.mean.items()},
+                     "judged queries": len(m.per_query), "unjudged in top 10": sum(m.unjudged_top10.values())})
+    return pd.DataFrame(rows, columns=["method", *METRICS, "judged queries", "unjudged in top 10"])
+
+
+def metrics_panel(runs: dict, qrels: dict, judgments) -> None:
+    table = metrics_table(runs, qrels)
+    if table.empty or not table["judged queries"].any():
+        st.info("No judgments yet: judge some results to see metrics.")
+        return
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("Unjudged items count as not relevant in these figures; the last column says how many there are.")
+    long = table.melt(id_vars="method", value_vars=list(METRICS), var_name="metric", value_name="value")
+    st.plotly_chart(px.bar(long, x="metric", y="value", color="method", barmode="group", range_y=[0, 1]),
+                    key="label-metrics-chart")
+    pairs = agreement(judgments)
+    if pairs:
+        st.dataframe(pd.DataFrame([{"annotators": f"{a} · {b}", "shared pairs": v["pairs"],
+                                    "Cohen's kappa": round(v["kappa"], 3)} for (a, b), v in pairs.items()]),
+                     hide_index=True)

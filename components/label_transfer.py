@@ -1,0 +1,30 @@
+"""Export judgments (qrels, runs, JSONL, CSV) and import qrels, with every bad line reported."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from indexing.labels import LabelStore
+from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
+
+
+def export_buttons(labels: LabelStore, runs: dict) -> None:
+    cols = st.columns(4)
+    cols[0].download_button("qrels", qrels_text(labels.qrels()), "simlab.qrels", "text/plain", key="dl-qrels")
+    cols[1].download_button("run files", "".join(run_text(r, m) for m, r in sorted(runs.items())), "simlab.run",
+                            "text/plain", key="dl-run")
+    cols[2].download_button("judgments (JSONL)", judgments_jsonl(labels.judgments()), "judgments.jsonl",
+                            "application/jsonl", key="dl-jsonl")
+    cols[3].download_button("judgments (CSV)", judgments_csv(labels.judgments()), "judgments.csv", "text/csv",
+                            key="dl-csv")
+
+
+def import_qrels_form(labels: LabelStore, known_items: set[str]) -> None:
+    with st.expander("Import TREC qrels"):
+        upload = st.file_uploader("qrels file (qid 0 docid rel)", key="qrels-upload")
+        annotator = st.text_input("Record them as annotator", "import", key="qrels-annotator")
+        if upload and st.button("Import", key="qrels-import"):
+            report = import_qrels(upload.getvalue(), labels, known_items, annotator or "import")
+            st.success(f"Imported {report.imported} judgments; new queries: {len(report.new_queries)}.")
+            if report.errors:
+                st.dataframe(pd.DataFrame(report.errors, columns=["line", "reason"]), hide_index=True)

@@ -1,0 +1,31 @@
+"""'Save this query': name it and store its full specification for labelling."""
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from indexing.labels import LabelError, LabelStore
+from indexing.lab import Lab
+
+
+def store_query_image(lab: Lab, data: bytes) -> str:
+    """Keep an uploaded query image under the data dir so the saved query can be re-run exactly."""
+    name = f"queries/{hashlib.sha256(data).hexdigest()[:24]}.img"
+    path = lab.settings.data_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(data)
+    return name
+
+
+def save_query_button(lab: Lab, spec: dict, default_name: str, key: str) -> None:
+    with st.popover("Save query for labelling"):
+        name = st.text_input("Name", default_name, key=f"{key}-name")
+        if st.button("Save", key=f"{key}-save"):
+            try:
+                saved = LabelStore(lab.settings.data_dir).save_query(name, spec)
+            except LabelError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Saved as {saved.qid}; judge it on the Label page.")

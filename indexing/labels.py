@@ -1,0 +1,146 @@
+"""Saved queries and graded relevance judgments, durable in SQLite under the data directory.
+
+Every judgment is written when it is made (WAL mode, a busy timeout, one short transaction per write),
+so a refresh, a disconnect or a killed server loses at most the click in flight. Several annotators
+and several processes may write at once; (query, item, annotator) is updated, never duplicated.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SCALE = {0: "not relevant", 1: "partly", 2: "relevant", 3: "perfect"}
+QUERY_TYPES = ("text", "image", "item", "compose", "condition")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queries (
+    qid TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS judgments (
+    qid TEXT NOT NULL, item_id TEXT NOT NULL, annotator TEXT NOT NULL, rel INTEGER NOT NULL,
+    updated REAL NOT NULL, PRIMARY KEY (qid, item_id, annotator));
+CREATE INDEX IF NOT EXISTS judgments_by_query ON judgments (qid);
+"""
+
+
+class LabelError(ValueError):
+    """A label operation that cannot be done as asked; the message says why."""
+
+
+@dataclass
+class SavedQuery:
+    """A query with everything needed to run it again exactly (type, texts, reference, method, params)."""
+
+    qid: str
+    name: str
+    spec: dict = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return str(self.spec.get("type", "text"))
+
+
+@dataclass(frozen=True)
+class Judgment:
+    qid: str
+    item_id: str
+    annotator: str
+    rel: int
+    updated: float = 0.0
+
+
+def validate_spec(spec: dict) -> None:
+    """A saved query must name its type and what that type needs."""
+    kind = spec.get("type")
+    if kind not in QUERY_TYPES:
+        raise LabelError(f"Query type must be one of {', '.join(QUERY_TYPES)}, not {kind!r}.")
+    needs = {"text": ["text"], "image": ["image_path"], "item": ["item"], "compose": ["reference", "text"],
+             "condition": ["reference", "condition"]}[kind]
+    missing = [k for k in needs if not spec.get(k)]
+    if missing:
+        raise LabelError(f"A {kind} query needs {', '.join(missing)}.")
+
+
+class LabelStore:
+    """The SQLite file ``<data>/labels.sqlite``; safe to share between threads and processes."""
+
+    def __init__(self, data_dir: Path, scale: dict[int, str] | None = None):
+        self.path = Path(data_dir) / "labels.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.scale = scale or DEFAULT_SCALE
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    # ---- queries -------------------------------------------------------------------------
+    def save_query(self, name: str, spec: dict, qid: str | None = None) -> SavedQuery:
+        validate_spec(spec)
+        name = name.strip() or spec.get("text") or spec.get("condition") or "query"
+        qid = qid or "q-" + uuid.uuid4().hex[:10]
+        with self._connect() as db:
+            db.execute("INSERT INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(qid) DO UPDATE SET name=excluded.name, spec=excluded.spec",
+                       (qid, name, json.dumps(spec, sort_keys=True), time.time()))
+        return SavedQuery(qid, name, spec)
+
+    def ensure_query(self, qid: str) -> None:
+        """Make an unknown query id (from imported qrels) a saved query with no specification."""
+        with self._connect() as db:
+            db.execute("INSERT OR IGNORE INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?)",
+                       (qid, qid, json.dumps({"type": "imported"}), time.time()))
+
+    def queries(self) -> list[SavedQuery]:
+        with self._connect() as db:
+            rows = db.execute("SELECT qid, name, spec FROM queries ORDER BY created, qid").fetchall()
+        return [SavedQuery(q, n, json.loads(s)) for q, n, s in rows]
+
+    def query(self, qid: str) -> SavedQuery:
+        for q in self.queries():
+            if q.qid == qid:
+                return q
+        raise LabelError(f"No saved query {qid!r}; save one from Neighbours, Compose, Condition or the Map.")
+
+    # ---- judgments -----------------------------------------------------------------------
+    def judge(self, qid: str, item_id: str, annotator: str, rel: int) -> None:
+        """Record (or update) one judgment, committed before returning."""
+        if rel not in self.scale:
+            raise LabelError(f"Relevance {rel} is outside the scale {min(self.scale)}–{max(self.scale)}.")
+        if not annotator.strip():
+            raise LabelError("Say who is judging: an annotator name is required.")
+        with self._connect() as db:
+            db.execute("INSERT INTO judgments (qid, item_id, annotator, rel, updated) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT(qid, item_id, annotator) DO UPDATE SET rel=excluded.rel, updated=excluded.updated",
+                       (qid, item_id, annotator.strip(), int(rel), time.time()))
+
+    def judgments(self, qid: str | None = None) -> list[Judgment]:
+        sql = "SELECT qid, item_id, annotator, rel, updated FROM judgments"
+        args: tuple = ()
+        if qid is not None:
+            sql, args = sql + " WHERE qid = ?", (qid,)
+        with self._connect() as db:
+            rows = db.execute(sql + " ORDER BY qid, item_id, annotator", args).fetchall()
+        return [Judgment(*r) for r in rows]
+
+    def qrels(self) -> dict[str, dict[str, int]]:
+        """One grade per (query, item): the annotators' mean, rounded half up."""
+        grades: dict[tuple[str, str], list[int]] = {}
+        for j in self.judgments():
+            grades.setdefault((j.qid, j.item_id), []).append(j.rel)
+        out: dict[str, dict[str, int]] = {}
+        for (qid, item), rels in grades.items():
+            out.setdefault(qid, {})[item] = int(sum(rels) / len(rels) + 0.5)
+        return out

@@ -1,0 +1,122 @@
+"""Run a saved query again, exactly: per-method rankings, the judging pool, and Rocchio feedback."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+
+from indexing.compose import normalise, rank
+from indexing.encoder import Encoder
+from indexing.labels import LabelError, LabelStore, SavedQuery
+from indexing.media import decode_image
+from indexing.rich_queries import Reference, compose, condition
+from indexing.store import Record
+
+Ranking = list[tuple[str, float]]  # (item id, score), best first
+ROCCHIO_DEFAULTS = {"alpha": 1.0, "beta": 0.75, "gamma": 0.15}
+
+
+def rocchio(query: np.ndarray, relevant: np.ndarray, non_relevant: np.ndarray, alpha: float = 1.0,
+            beta: float = 0.75, gamma: float = 0.15) -> np.ndarray:
+    """q' = normalise(α·q + β·mean(relevant) − γ·mean(non-relevant)); empty groups contribute nothing."""
+    q = alpha * np.asarray(query, np.float32)
+    if len(relevant):
+        q = q + beta * np.asarray(relevant, np.float32).mean(axis=0)
+    if len(non_relevant):
+        q = q - gamma * np.asarray(non_relevant, np.float32).mean(axis=0)
+    return normalise(q)
+
+
+def _ranking(scores: np.ndarray, records: list[Record], k: int, exclude: int | None = None) -> Ranking:
+    top = rank(scores, k, exclude)
+    return [(records[i].id, float(scores[i])) for i in top if np.isfinite(scores[i]) and i != exclude]
+
+
+def query_vector(spec: dict, encoder: Encoder, records: list[Record], vectors: np.ndarray,
+                 data_dir: Path) -> tuple[np.ndarray, int | None]:
+    """The plain query vector of a text / image / item query (and the item's index to exclude)."""
+    if spec["type"] == "text":
+        return encoder.encode_texts([spec["text"]])[0], None
+    if spec["type"] == "image":
+        path = data_dir / spec["image_path"]
+        return encoder.encode_images([decode_image(path.read_bytes(), encoder.image_size)])[0], None
+    ids = [r.id for r in records]
+    if spec["item"] not in ids:
+        raise LabelError(f"Item {spec['item']!r} is no longer in this collection.")
+    i = ids.index(spec["item"])
+    return vectors[i], i
+
+
+def run_methods(query: SavedQuery, encoder: Encoder, records: list[Record], vectors: np.ndarray,
+                data_dir: Path, labels: LabelStore | None = None, k: int = 100) -> dict[str, Ranking]:
+    """Every method's ranking for the saved query (plus 'rocchio' when its spec asks for feedback)."""
+    spec = query.spec
+    if spec.get("type") == "imported":
+        raise LabelError(f"Query {query.qid} was imported from qrels and has no specification to run.")
+    out: dict[str, Ranking] = {}
+    if spec["type"] in ("text", "image", "item"):
+        q, exclude = query_vector(spec, encoder, records, vectors, data_dir)
+        scores = vectors @ q
+        if spec.get("kind"):
+            scores = np.where([r.kind == spec["kind"] for r in records], scores, -np.inf)
+        for key, value in (spec.get("filters") or {}).items():
+            scores = np.where([str(r.metadata.get(key)) == str(value) for r in records], scores, -np.inf)
+        out["clip"] = _ranking(scores, records, k, exclude)
+    elif spec["type"] == "compose":
+        res = compose(Reference(item=spec["reference"]), spec["text"], encoder, records, vectors,
+                      float(spec.get("lam", 0.5)), tuple(spec.get("methods") or ("image", "text", "sum", "product")),
+                      k)
+        out = {m: [(records[i].id, s) for i, s in zip(r.top, r.scores)] for m, r in res.results.items()}
+        q, exclude = res.query_vector, res.reference_index
+    else:
+        _, res = condition(Reference(item=spec["reference"]), spec["condition"], encoder, records, vectors, k=k)
+        out = {m: [(records[i].id, s) for i, s in zip(r.top, r.scores)] for m, r in res.results.items()}
+        q, exclude = res.query_vector, res.reference_index
+    if labels is not None and spec.get("feedback"):
+        out["rocchio"] = _rocchio_ranking(query, q, exclude, records, vectors, labels, spec["feedback"], k)
+    return out
+
+
+def _rocchio_ranking(query: SavedQuery, q: np.ndarray, exclude: int | None, records: list[Record],
+                     vectors: np.ndarray, labels: LabelStore, params: dict, k: int) -> Ranking:
+    grades = labels.qrels().get(query.qid, {})
+    index = {r.id: i for i, r in enumerate(records)}
+    rel = [index[i] for i, g in grades.items() if g >= 2 and i in index]
+    non = [index[i] for i, g in grades.items() if g == 0 and i in index]
+    p = {**ROCCHIO_DEFAULTS, **params}
+    refined = rocchio(q, vectors[rel], vectors[non], p["alpha"], p["beta"], p["gamma"])
+    return _ranking(vectors @ refined, records, k, exclude)
+
+
+def pool(rankings: dict[str, Ranking], depth: int = 10) -> list[str]:
+    """The union of every method's top ``depth``, de-duplicated, in round-robin order."""
+    seen: dict[str, None] = {}
+    for r in range(depth):
+        for ranking in rankings.values():
+            if r < len(ranking):
+                seen.setdefault(ranking[r][0], None)
+    return list(seen)
+
+
+def blind_order(items: list[str], qid: str, annotator: str) -> list[str]:
+    """A shuffle that is stable for one annotator and query (so a refresh does not reorder the pool)."""
+    shuffled = list(items)
+    random.Random(f"{qid}|{annotator}").shuffle(shuffled)
+    return shuffled
+
+
+def all_runs(labels: LabelStore, encoder: Encoder, records: list[Record], vectors: np.ndarray, data_dir: Path,
+             k: int = 100) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
+    """method → qid → item → score for every runnable saved query; plus a note per query that could not run."""
+    runs: dict[str, dict[str, dict[str, float]]] = {}
+    skipped = []
+    for query in labels.queries():
+        try:
+            rankings = run_methods(query, encoder, records, vectors, data_dir, labels, k)
+        except (LabelError, ValueError) as exc:
+            skipped.append(f"{query.qid}: {exc}")
+            continue
+        for method, ranking in rankings.items():
+            runs.setdefault(method, {})[query.qid] = dict(ranking)
+    return runs, skipped

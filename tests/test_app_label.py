@@ -1,0 +1,64 @@
+"""Label page: judge pooled results (durably, at the click), refine with Rocchio, see metrics, export."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from indexing.demo import demo_plan
+from indexing.labels import LabelStore
+from indexing.lab import open_lab
+from indexing.settings import load_settings
+from tests.conftest import REPO
+
+PAGE = str(REPO / "pages" / "6_Label.py")
+
+
+@pytest.fixture
+def saved(env, tiny_encoder):
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    lab.ingest(demo_plan(20, seed=2))
+    labels = LabelStore(lab.settings.data_dir)
+    labels.save_query("red circles", {"type": "text", "text": "a red circle", "kind": "image"}, qid="q-red")
+    return labels
+
+
+def test_no_saved_queries_says_how_to_make_one(env):
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not at.exception and "No saved queries" in at.info[0].value
+
+
+def test_judge_five_then_metrics_and_export(saved):
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not at.exception
+    at.text_input(key="label-annotator").input("ann").run()
+    assert "0 / 10 judged" in at.get("progress")[0].proto.text
+    for grade in (3, 0, 2, 1, 2):
+        at.button(key=f"grade-{grade}").click().run()
+        assert not at.exception
+    judged = saved.judgments("q-red")
+    assert len(judged) == 5 and {j.annotator for j in judged} == {"ann"}  # in SQLite at the click
+    assert "5 / 10 judged" in at.get("progress")[0].proto.text
+    table = at.dataframe[0].value
+    assert table.loc[0, "method"] == "clip" and table.loc[0, "unjudged in top 10"] == 5
+    assert 0 < table.loc[0, "nDCG@10"] <= 1
+    assert any(b.label == "qrels" for b in at.get("download_button"))
+
+
+def test_skip_comes_back_last_and_blind_mode_hides_methods(saved):
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.text_input(key="label-annotator").input("bob").run()
+    first = at.main.text[0].value  # the card: the item name
+    at.button(key="grade-skip").click().run()
+    assert at.main.text[0].value != first
+    assert not any("clip #" in c.value for c in at.caption)
+    at.toggle(key="label-blind").set_value(False).run()
+    assert any("clip #" in c.value for c in at.caption)
+
+
+def test_rocchio_joins_the_pool(saved, tiny_encoder):
+    image = next(r.id for r in open_lab(load_settings(), encoder=tiny_encoder).vectors()[0] if r.kind == "image")
+    saved.judge("q-red", image, "ann", 3)
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.button(key="rocchio-refine").click().run()
+    assert not at.exception
+    assert saved.query("q-red").spec["feedback"] == {"alpha": 1.0, "beta": 0.75, "gamma": 0.15}
+    assert set(at.dataframe[0].value["method"]) == {"clip", "rocchio"}
+
