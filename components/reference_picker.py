@@ -23,3 +23,15 @@ def reference_picker(records: list[Record], key: str) -> Reference:
     labels = {r.id: f"{r.name} · {r.id[:12]}" for r in images}
     chosen = st.selectbox("Item", list(labels), format_func=labels.get, key=f"{key}-item")
     return Reference(item=chosen)
+
+
+def reference_layout(records: list[Record], key: str):
+    """Stop with a message when there are no images; else draw the picker on the left and return
+    (reference, right-hand column) for the page's own controls."""
+    if not any(r.kind == "image" for r in records):
+        st.info("No images in the index yet. Add some on the Ingest page (or load the demo world).")
+        st.stop()
+    left, right = st.columns([1, 2])
+    with left:
+        ref = reference_picker(records, key=key)
+    return ref, right

@@ -15,6 +15,7 @@ from indexing.search import Query, QueryError
 from indexing.settings import load_settings
 from indexing.sources import Plan, plan_paths
 from indexing.store import DimensionMismatch, StoreUnavailable
+from indexing.writelock import StoreBusy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_settings()
         return args.run(args)
-    except (ModelUnavailable, StoreUnavailable, DimensionMismatch) as exc:  # BenchmarkDataError is a ValueError
+    except (ModelUnavailable, StoreUnavailable, DimensionMismatch, StoreBusy) as exc:  # BenchmarkDataError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     except (QueryError, ValueError, OSError) as exc:

@@ -14,6 +14,7 @@ from indexing.search import Query, neighbours
 from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
 from indexing.store import Hit, Record, Store, open_client
+from indexing.writelock import write_lock
 
 
 @dataclass
@@ -41,7 +42,9 @@ class Lab:
         return self.encoder.spec
 
     def ingest(self, plan: Plan, progress: Progress | None = None) -> Summary:
-        return Ingestor(self.encoder, self.store, self.blobs, self.settings.batch_size).run(plan, progress)
+        """Run a plan into the store; refused at once (``StoreBusy``) while another process is writing."""
+        with write_lock(self.settings.data_dir):
+            return Ingestor(self.encoder, self.store, self.blobs, self.settings.batch_size).run(plan, progress)
 
     def search(self, query: Query, k: int = 10, kind: str | None = None,
                filters: dict[str, str] | None = None) -> list[Hit]:

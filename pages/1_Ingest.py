@@ -9,6 +9,7 @@ from indexing.demo import demo_plan
 from indexing.media import IMAGE_SUFFIXES
 from indexing.sources import plan_uploads
 from indexing.texts import TEXT_SUFFIXES
+from indexing.writelock import StoreBusy
 
 st.set_page_config(page_title="SimLab · Ingest", layout="wide")
 lab = sidebar()
@@ -22,17 +23,25 @@ uploads = st.file_uploader("Files", type=types, accept_multiple_files=True,
                            key=f"{Keys.UPLOADS}-{st.session_state[Keys.UPLOADER_GEN]}")
 if st.button(f"Ingest {len(uploads or [])} file(s)", key=Keys.INGEST_BUTTON, disabled=not uploads, type="primary"):
     plan = plan_uploads((f.name, f.getvalue()) for f in uploads)
-    st.session_state[Keys.LAST_SUMMARY] = lab.ingest(plan, progress_bar("Ingesting")).as_dict()
-    st.session_state[Keys.UPLOADER_GEN] += 1
-    st.rerun()
+    try:
+        st.session_state[Keys.LAST_SUMMARY] = lab.ingest(plan, progress_bar("Ingesting")).as_dict()
+    except StoreBusy as exc:
+        st.error(str(exc))
+    else:
+        st.session_state[Keys.UPLOADER_GEN] += 1
+        st.rerun()
 
 st.subheader("Demo world")
 st.caption("Rendered shapes with known attributes (shape, color, size, background, position) as metadata, "
            "plus captions for about a quarter of them. The same seed always gives the same world.")
 n = st.number_input("Images", min_value=1, max_value=20_000, step=100, key=Keys.DEMO_N)
 if st.button("Load demo world", key=Keys.DEMO_BUTTON):
-    st.session_state[Keys.LAST_SUMMARY] = lab.ingest(demo_plan(int(n)), progress_bar("Loading demo")).as_dict()
-    st.rerun()
+    try:
+        st.session_state[Keys.LAST_SUMMARY] = lab.ingest(demo_plan(int(n)), progress_bar("Loading demo")).as_dict()
+    except StoreBusy as exc:
+        st.error(str(exc))
+    else:
+        st.rerun()
 
 if st.session_state[Keys.LAST_SUMMARY]:
     st.subheader("Last ingest")

@@ -3,7 +3,7 @@ import streamlit as st
 
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns
-from components.reference_picker import reference_picker
+from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
 from indexing.compose import COMPOSE_METHODS, METHOD_LABELS
@@ -18,13 +18,7 @@ st.caption("Reference image + modification text → the images that match both. 
            "reference itself never appears in its results.")
 
 records, vectors = lab.vectors()
-if not any(r.kind == "image" for r in records):
-    st.info("No images in the index yet. Add some on the Ingest page (or load the demo world).")
-    st.stop()
-
-left, right = st.columns([1, 2])
-with left:
-    ref = reference_picker(records, key="compose-ref")
+ref, right = reference_layout(records, key="compose-ref")
 with right:
     modification = st.text_input("Modification", key="compose-text", placeholder="make it blue")
     lam = st.slider("Text weight λ", 0.0, 1.0, 0.5, 0.05, key="compose-lambda",

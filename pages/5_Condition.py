@@ -5,7 +5,7 @@ import streamlit as st
 from components.map_figure import similarity_bands
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns, rank_moves
-from components.reference_picker import reference_picker
+from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.vocabulary_editor import vocabulary_editor
@@ -21,13 +21,7 @@ st.caption("Plain neighbours beside conditioned ones. Type an attribute (color, 
            "it, a value (blue) to change to it, or an object (the car).")
 
 records, vectors = lab.vectors()
-if not any(r.kind == "image" for r in records):
-    st.info("No images in the index yet. Add some on the Ingest page (or load the demo world).")
-    st.stop()
-
-left, right = st.columns([1, 2])
-with left:
-    ref = reference_picker(records, key="condition-ref")
+ref, right = reference_layout(records, key="condition-ref")
 with right:
     text = st.text_input("Condition", key="condition-text", placeholder="color")
     k = st.slider("Results per method", 1, 24, 6, key="condition-k")

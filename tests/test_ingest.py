@@ -89,3 +89,15 @@ def test_progress_reports_done_over_total(lab):
     lab.ingest(plan_uploads(uploads()), progress=lambda d, t: seen.append((d, t)))
     assert seen[0] == (0, 5) and seen[-1] == (5, 5)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_a_second_writer_is_refused_at_once(lab):
+    import pytest
+
+    from indexing.writelock import StoreBusy, write_lock
+
+    with write_lock(lab.settings.data_dir):
+        with pytest.raises(StoreBusy, match="already writing"):
+            lab.ingest(plan_uploads(uploads()))
+    assert lab.store.count() == 0
+    assert lab.ingest(plan_uploads(uploads())).added == 5  # free again afterwards
