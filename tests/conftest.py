@@ -54,3 +54,11 @@ def image_bytes(color=(255, 0, 0), size=(64, 48), fmt="PNG", mode="RGB", **save)
     out = io.BytesIO()
     Image.new(mode, size, color).save(out, format=fmt, **save)
     return out.getvalue()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Mark a failed test's node, so fixtures (the browser's screenshot) can see it in teardown."""
+    outcome = yield
+    if outcome.get_result().failed:
+        item.failed = True

@@ -1,0 +1,87 @@
+"""Server mode: a real `chroma run` started by the test, used through CHROMA_HOST/CHROMA_PORT."""
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+import pytest
+
+from indexing.demo import demo_plan
+from indexing.labels import LabelStore
+from indexing.lab import open_lab
+from indexing.projection import MapCache, MapParams, get_map
+from indexing.search import Query
+from indexing.settings import load_settings
+from indexing.store import StoreUnavailable, open_client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(path: Path, port: int) -> subprocess.Popen:
+    chroma = Path(sys.executable).parent / "chroma"
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
+            return proc
+        except Exception:
+            if proc.poll() is not None:
+                raise RuntimeError("chroma run exited before it answered")
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("chroma run did not answer within 90 s")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    proc = start_server(tmp_path / "chroma-server", port)
+    yield port, proc
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_ingest_search_map_and_labels_through_the_server(server, env, tiny_encoder, monkeypatch, tmp_path):
+    port, _ = server
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", str(port))
+    settings = load_settings()
+    lab = open_lab(settings, encoder=tiny_encoder)
+    assert "chroma server" in lab.stats()["store"]
+    summary = lab.ingest(demo_plan(20, seed=4))
+    assert summary.failed == 0 and lab.store.count() == summary.added
+    hits = lab.search(Query(text="a red circle"), k=5, kind="image")
+    assert len(hits) == 5 and hits == sorted(hits, key=lambda h: -h.score)
+    records, vectors = lab.vectors()
+    projection, fitted = get_map(MapCache(settings.data_dir), lab.store.name, [r.id for r in records], vectors,
+                                 MapParams())
+    assert fitted and projection.coords.shape == (len(records), 2)
+    labels = LabelStore(settings.data_dir)
+    labels.judge("q1", hits[0].id, "ann", 2)
+    # the data lives in the server: a fresh client sees it
+    again = open_lab(settings, encoder=tiny_encoder)
+    assert again.store.count() == lab.store.count()
+
+
+@pytest.mark.slow
+def test_server_down_is_plain_and_judgments_survive(server, env, tiny_encoder, monkeypatch):
+    port, proc = server
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", str(port))
+    settings = load_settings()
+    labels = LabelStore(settings.data_dir)
+    labels.judge("q1", "img-x", "ann", 3)
+    proc.terminate()
+    proc.wait(timeout=30)
+    with pytest.raises(StoreUnavailable, match="Check that the Chroma server is running"):
+        open_client(settings)
+    assert [j.rel for j in LabelStore(settings.data_dir).judgments("q1")] == [3]

@@ -1,0 +1,146 @@
+"""A new user's flow in a real browser: Playwright driving Debian's Chromium against `streamlit run app.py`.
+
+Screenshots of the page at the moment of a failure go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, image_bytes, tiny_env
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+XSS = "<img src=x onerror=alert(1)>"
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    data = tmp_path_factory.mktemp("e2e") / "data"
+    port = free_port()
+    env = {**tiny_env(data), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start within 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def page(request):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(90_000)
+        dialogs: list[str] = []
+        pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        pg.dialogs = dialogs
+        yield pg
+        if getattr(request.node, "failed", False):
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def goto(page, url: str, path: str = "") -> None:
+    page.goto(f"{url}/{path}")
+    page.wait_for_selector("[data-testid='stSidebar']")
+
+
+def wait_idle(page) -> None:
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+
+
+def test_new_user_flow(app_url, page, tmp_path):
+    files = tmp_path / "upload"
+    files.mkdir()
+    (files / "red.png").write_bytes(image_bytes((255, 0, 0)))
+    (files / "blue.png").write_bytes(image_bytes((0, 0, 255)))
+    (files / f"{XSS}.txt").write_text(f"a caption with {XSS}\nsecond line\n")
+
+    goto(page, app_url)
+    assert page.get_by_text("SimLab", exact=True).first.is_visible()
+
+    goto(page, app_url, "Ingest")
+    page.locator("input[type=file]").first.set_input_files([str(p) for p in sorted(files.iterdir())])
+    page.get_by_role("button", name="Ingest 3 file(s)").click()
+    page.get_by_text("Last ingest").wait_for()
+    metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    assert metrics[0] == "4"  # two images, two lines of text
+    page.get_by_label("Images").fill("30")
+    page.get_by_label("Images").press("Enter")
+    page.get_by_role("button", name="Load demo world").click()
+    page.wait_for_function("[...document.querySelectorAll('[data-testid=stMetricValue]')].length > 0 && "
+                           "document.querySelectorAll('[data-testid=stMetricValue]')[0].innerText !== '4'")
+
+    goto(page, app_url, "Neighbours")
+    page.get_by_label("Text").fill("a caption")
+    page.get_by_label("Text").press("Enter")
+    page.get_by_text(f"a caption with {XSS}").first.wait_for()  # shown as text, not as an <img>
+    assert page.locator("img[src='x']").count() == 0 and not page.dialogs
+    page.get_by_role("button", name="Save query for labelling").click()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text("Saved as").wait_for()
+
+    goto(page, app_url, "Map")
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.get_by_label("Put a text on the map").fill("a red circle")
+    page.get_by_label("Put a text on the map").press("Enter")
+    page.get_by_text("Top 10 for the query").wait_for()
+
+    goto(page, app_url, "Compose")
+    page.get_by_label("Modification").fill("make it blue")
+    page.get_by_label("Modification").press("Enter")
+    page.get_by_text("weighted sum", exact=True).first.wait_for()
+
+    goto(page, app_url, "Condition")
+    page.get_by_label("Condition").fill("color")
+    page.get_by_label("Condition").press("Enter")
+    page.get_by_text("Condition: focus on color").wait_for()
+
+    goto(page, app_url, "Label")
+    page.get_by_label("Annotator").fill("e2e")
+    page.get_by_label("Annotator").press("Enter")
+    page.get_by_text("0 / ").first.wait_for()
+    for grade in ("3", "0", "2", "1", "2"):
+        page.get_by_role("button", name=f"{grade} · ").first.click()
+        wait_idle(page)
+    page.get_by_text("5 / ").first.wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="qrels", exact=True).click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert len(lines) == 5 and all(len(line.split()) == 4 and line.split()[1] == "0" for line in lines)
+    assert sorted(int(line.split()[3]) for line in lines) == [0, 1, 2, 2, 3]
