@@ -89,3 +89,37 @@ def test_labels_import_export_metrics(tmp_path, folder):
         [f"q-red 0 {hits[0]['id']} 3", f"q-red 0 {hits[1]['id']} 0", f"q-new 0 {hits[2]['id']} 1"])
     metrics = json.loads(run(env, "labels", "metrics", "--json", check_rc=0).stdout)
     assert metrics["clip"]["MRR@10"] == 1.0 and metrics["clip"]["queries"] == 1
+
+
+@pytest.mark.slow
+def test_kill_9_midway_then_ingest_again_equals_a_clean_ingest(tmp_path):
+    import os
+    import signal
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(48):
+        (folder / f"{i:02d}.png").write_bytes(image_bytes((i * 5, 255 - i * 5, (i * 37) % 256), size=(96, 72)))
+    killed_env = {**tiny_env(tmp_path / "killed"), "SIMLAB_BATCH": "4"}
+    proc = subprocess.Popen([sys.executable, "-m", "indexing", "ingest", str(folder)], cwd=REPO, env=killed_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    import re
+
+    seen = ""
+    while not any(8 <= int(n) <= 36 for n in re.findall(r"(\d+)/48", seen)):  # some batches written, most not
+        chunk = proc.stderr.read(1)
+        assert chunk, f"ingest ended before it could be killed: {seen[-300:]}"
+        seen += chunk
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    again = json.loads(run(killed_env, "ingest", str(folder), check_rc=0).stdout.strip().splitlines()[-1])
+    assert again["added"] + again["skipped"] == 48 and again["skipped"] >= 8 and again["failed"] == 0
+
+    clean_env = tiny_env(tmp_path / "clean")
+    run(clean_env, "ingest", str(folder), check_rc=0)
+    ids = {}
+    for name, e in (("killed", killed_env), ("clean", clean_env)):
+        stats = json.loads(run(e, "stats", "--json", check_rc=0).stdout)
+        hits = json.loads(run(e, "search", "--text", "x", "--k", "100", "--json", check_rc=0).stdout)
+        ids[name] = (stats["count"], sorted(h["id"] for h in hits))
+    assert ids["killed"] == ids["clean"] and ids["clean"][0] == 48
