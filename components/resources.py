@@ -34,11 +34,18 @@ def get_lab(model: str) -> Lab:
     try:
         settings = load_settings()
         pretrained = settings.pretrained if model == settings.model else None
-        return _lab(settings, _spec(model, pretrained))
+        lab = _lab(settings, _spec(model, pretrained))
     except (ModelUnavailable, StoreUnavailable, DimensionMismatch, ValueError) as exc:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the run
+    try:
+        lab.store.count()  # one cheap call: a server that went away since is reported, not a traceback
+    except Exception as exc:  # chromadb raises connection errors of several types
+        st.error(f"The store ({settings.store_location}) is not answering: {str(exc).splitlines()[0][:200]}. "
+                 "Judgments are safe (they live in SQLite); this page recovers by itself when the server is back.")
+        st.stop()
+    return lab
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
