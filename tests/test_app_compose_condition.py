@@ -23,7 +23,7 @@ def card_buttons(at) -> list[str]:
 
 
 def test_compose_shows_every_method_and_never_the_reference(demo):
-    at = AppTest.from_file(COMPOSE, default_timeout=180).run()
+    at = AppTest.from_file(COMPOSE, default_timeout=300).run()
     assert not at.exception
     reference = at.selectbox(key="compose-ref-item").value
     at.text_input(key="compose-text").input("make it blue").run()
@@ -40,14 +40,14 @@ def test_compose_shows_every_method_and_never_the_reference(demo):
 
 
 def test_compose_map_overlay(demo):
-    at = AppTest.from_file(COMPOSE, default_timeout=180).run()
+    at = AppTest.from_file(COMPOSE, default_timeout=300).run()
     at.text_input(key="compose-text").input("the same but a star").run()
     at.toggle(key="compose-map").set_value(True).run()
     assert not at.exception and len(at.get("plotly_chart")) == 1
 
 
 def test_condition_focus_and_change(demo):
-    at = AppTest.from_file(CONDITION, default_timeout=180).run()
+    at = AppTest.from_file(CONDITION, default_timeout=300).run()
     at.text_input(key="condition-text").input("color").run()
     assert not at.exception
     assert "focus on color" in " ".join(c.value for c in at.caption)
@@ -64,5 +64,5 @@ def test_condition_focus_and_change(demo):
 
 def test_empty_index_messages(env):
     for page in (COMPOSE, CONDITION):
-        at = AppTest.from_file(page, default_timeout=180).run()
+        at = AppTest.from_file(page, default_timeout=300).run()
         assert not at.exception and "No images in the index" in at.info[0].value

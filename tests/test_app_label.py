@@ -21,12 +21,12 @@ def saved(env, tiny_encoder):
 
 
 def test_no_saved_queries_says_how_to_make_one(env):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception and "No saved queries" in at.info[0].value
 
 
 def test_judge_five_then_metrics_and_export(saved):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception
     at.text_input(key="label-annotator").input("ann").run()
     assert "0 / 10 judged" in at.get("progress")[0].proto.text
@@ -43,7 +43,7 @@ def test_judge_five_then_metrics_and_export(saved):
 
 
 def test_skip_comes_back_last_and_blind_mode_hides_methods(saved):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.text_input(key="label-annotator").input("bob").run()
     first = at.main.text[0].value  # the card: the item name
     at.button(key="grade-skip").click().run()
@@ -56,7 +56,7 @@ def test_skip_comes_back_last_and_blind_mode_hides_methods(saved):
 def test_rocchio_joins_the_pool(saved, tiny_encoder):
     image = next(r.id for r in open_lab(load_settings(), encoder=tiny_encoder).vectors()[0] if r.kind == "image")
     saved.judge("q-red", image, "ann", 3)
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.button(key="rocchio-refine").click().run()
     assert not at.exception
     assert saved.query("q-red").spec["feedback"] == {"alpha": 1.0, "beta": 0.75, "gamma": 0.15}

@@ -53,7 +53,7 @@ def select_points(at: AppTest, indices: list[int]) -> AppTest:
 
 
 def test_map_draws_every_point_and_colours_by_metadata(demo):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception
     assert sum(n_points(t) for t in traces(at)) == demo.store.count()
     at.selectbox(key="map_colour").set_value("shape").run()
@@ -62,7 +62,7 @@ def test_map_draws_every_point_and_colours_by_metadata(demo):
 
 
 def test_query_marker_and_top_k(demo):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.number_input(key="map_k").set_value(5).run()
     at.text_input(key="map_q").input("a red circle").run()
     assert not at.exception
@@ -72,7 +72,7 @@ def test_query_marker_and_top_k(demo):
 
 
 def test_box_or_lasso_selection_gives_a_gallery_and_csv(demo):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     select_points(at, [0, 3, 5])
     assert not at.exception
     assert at.subheader[0].value == "3 selected"
@@ -80,7 +80,7 @@ def test_box_or_lasso_selection_gives_a_gallery_and_csv(demo):
 
 
 def test_view_round_trips_through_the_url(demo):
-    at = AppTest.from_file(PAGE, default_timeout=180)
+    at = AppTest.from_file(PAGE, default_timeout=300)
     at.query_params.update({"map_q": "a blue star", "map_colour": "color", "map_nn": "8", "map_k": "4"})
     at.run()
     assert not at.exception
@@ -91,7 +91,7 @@ def test_view_round_trips_through_the_url(demo):
 
 
 def test_empty_collection_says_so(env):
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception and "index is empty" in at.info[0].value
 
 
