@@ -80,10 +80,6 @@ def goto(page, url: str, path: str = "") -> None:
     page.wait_for_selector("[data-testid='stSidebar']")
 
 
-def wait_idle(page) -> None:
-    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-
-
 def test_new_user_flow(app_url, page, tmp_path):
     files = tmp_path / "upload"
     files.mkdir()
@@ -100,15 +96,15 @@ def test_new_user_flow(app_url, page, tmp_path):
     page.get_by_text("Last ingest").wait_for()
     metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     assert metrics[0] == "4"  # two images, two lines of text
-    page.get_by_label("Images").fill("30")
-    page.get_by_label("Images").press("Enter")
+    page.get_by_role("spinbutton", name="Images").fill("30")
+    page.get_by_role("spinbutton", name="Images").press("Enter")
     page.get_by_role("button", name="Load demo world").click()
     page.wait_for_function("[...document.querySelectorAll('[data-testid=stMetricValue]')].length > 0 && "
                            "document.querySelectorAll('[data-testid=stMetricValue]')[0].innerText !== '4'")
 
     goto(page, app_url, "Neighbours")
-    page.get_by_label("Text").fill("a caption")
-    page.get_by_label("Text").press("Enter")
+    page.get_by_role("textbox", name="Text", exact=True).fill("a caption")
+    page.get_by_role("textbox", name="Text", exact=True).press("Enter")
     page.get_by_text(f"a caption with {XSS}").first.wait_for()  # shown as text, not as an <img>
     assert page.locator("img[src='x']").count() == 0 and not page.dialogs
     page.get_by_role("button", name="Save query for labelling").click()
@@ -117,28 +113,27 @@ def test_new_user_flow(app_url, page, tmp_path):
 
     goto(page, app_url, "Map")
     page.locator(".js-plotly-plot").first.wait_for()
-    page.get_by_label("Put a text on the map").fill("a red circle")
-    page.get_by_label("Put a text on the map").press("Enter")
+    page.get_by_role("textbox", name="Put a text on the map", exact=True).fill("a red circle")
+    page.get_by_role("textbox", name="Put a text on the map", exact=True).press("Enter")
     page.get_by_text("Top 10 for the query").wait_for()
 
     goto(page, app_url, "Compose")
-    page.get_by_label("Modification").fill("make it blue")
-    page.get_by_label("Modification").press("Enter")
+    page.get_by_role("textbox", name="Modification", exact=True).fill("make it blue")
+    page.get_by_role("textbox", name="Modification", exact=True).press("Enter")
     page.get_by_text("weighted sum", exact=True).first.wait_for()
 
     goto(page, app_url, "Condition")
-    page.get_by_label("Condition").fill("color")
-    page.get_by_label("Condition").press("Enter")
+    page.get_by_role("textbox", name="Condition", exact=True).fill("color")
+    page.get_by_role("textbox", name="Condition", exact=True).press("Enter")
     page.get_by_text("Condition: focus on color").wait_for()
 
     goto(page, app_url, "Label")
-    page.get_by_label("Annotator").fill("e2e")
-    page.get_by_label("Annotator").press("Enter")
+    page.get_by_role("textbox", name="Annotator", exact=True).fill("e2e")
+    page.get_by_role("textbox", name="Annotator", exact=True).press("Enter")
     page.get_by_text("0 / ").first.wait_for()
-    for grade in ("3", "0", "2", "1", "2"):
+    for n, grade in enumerate(("3", "0", "2", "1", "2"), start=1):
         page.get_by_role("button", name=f"{grade} · ").first.click()
-        wait_idle(page)
-    page.get_by_text("5 / ").first.wait_for()
+        page.get_by_text(f"{n} / ").first.wait_for()  # judged and shown before the next click
     with page.expect_download() as download:
         page.get_by_role("button", name="qrels", exact=True).click()
     lines = Path(download.value.path()).read_text().splitlines()
