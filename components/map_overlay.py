@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from components.map_data import collection_map, collection_vectors
+from components.map_data import collection_map, collection_vectors, start_umap_warmup
 from components.map_figure import Overlay, colour_values, map_figure
 from components.resources import cache_key
 from components.state import MapKeys as K
@@ -20,6 +20,7 @@ def current_params() -> MapParams:
 def map_with_query(lab: Lab, query: np.ndarray, label: str, top: list[int], scores: list[float],
                    colours: list[str] | None = None, key: str = "overlay") -> None:
     """Draw the map with the query placed among its neighbours; colours default to the item kind."""
+    start_umap_warmup()
     where, count = cache_key(lab), lab.store.count()
     records, vectors = collection_vectors(lab, where, count)
     projection = collection_map(lab, where, count, current_params(), st.session_state[K.REFIT])

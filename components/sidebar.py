@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.map_data import start_umap_warmup
 from components.resources import get_lab
 from components.state import Keys, init_state
 from indexing.lab import Lab
@@ -24,7 +23,6 @@ def _remember_model() -> None:
 def sidebar() -> Lab:
     """Draw the sidebar and return the lab for the chosen model (stops the page if it cannot load)."""
     init_state()
-    start_umap_warmup()  # compile UMAP in the background now, so no map fit waits for numba later
     options = model_options()
     chosen = st.session_state.get(Keys.MODEL) or options[0]
     with st.sidebar:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from components.cards import item_card
 from components.gallery import gallery
-from components.map_data import collection_clusters, collection_map, collection_vectors
+from components.map_data import collection_clusters, collection_map, collection_vectors, start_umap_warmup
 from components.map_figure import Overlay, colour_values, map_figure
 from components.map_view import map_controls, selection_csv, selected_indices
 from components.resources import cache_key
@@ -16,6 +16,7 @@ from indexing.search import Query, QueryError, query_vector
 
 st.set_page_config(page_title="SimLab · Map", layout="wide")
 lab = sidebar()
+start_umap_warmup()  # numba compiles in the background while the page reads vectors
 load_from_url(K.URL)
 st.title("Map")
 

@@ -88,7 +88,8 @@ def test_new_user_flow(app_url, page, tmp_path):
     (files / f"{XSS}.txt").write_text(f"a caption with {XSS}\nsecond line\n")
 
     goto(page, app_url)
-    assert page.get_by_text("SimLab", exact=True).first.is_visible()
+    page.get_by_role("heading", name="SimLab").wait_for()
+    page.get_by_text("Vector dimension").wait_for()
 
     goto(page, app_url, "Ingest")
     page.locator("input[type=file]").first.set_input_files([str(p) for p in sorted(files.iterdir())])
