@@ -124,7 +124,7 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
     reducer = umap.UMAP(n_neighbors=min(params.n_neighbors, len(sample) - 1), min_dist=params.min_dist,
                         n_components=params.dims, metric="cosine" if reduced is vectors else "euclidean",
                         random_state=params.seed, init="spectral" if len(sample) > 50 else "random",
-                        n_jobs=1, low_memory=True)
+                        n_epochs=200, n_jobs=1, low_memory=False)
     coords = np.zeros((n, params.dims), np.float32)
     coords[sample] = reducer.fit_transform(reduced[sample]).astype(np.float32)
     fitted = np.zeros(n, bool)
@@ -203,8 +203,12 @@ def warm_up() -> None:
     if _warm.is_set():
         return
     _warm.set()
-    rng = np.random.default_rng(0)
-    fit([str(i) for i in range(64)], rng.normal(size=(64, 16)).astype(np.float32), MapParams(n_neighbors=5))
+    # Above 4,096 points UMAP switches to nearest-neighbour descent: warm that path too, or the first
+    # real fit pays for its compilation (about a minute on two cores).
+    import umap
+
+    data = np.random.default_rng(0).normal(size=(4500, 8)).astype(np.float32)
+    umap.UMAP(n_neighbors=15, n_epochs=5, random_state=0, n_jobs=1, low_memory=False).fit(data)
 
 
 def warm_up_in_background() -> threading.Thread:
