@@ -40,7 +40,11 @@ class TestWorld:
 
 
 def recall_at(ranked_hits: np.ndarray, ks: tuple[int, ...]) -> dict[str, float]:
-    """``ranked_hits[q, r]`` is True where query q's rank-r result is relevant → R@k (any hit in top k)."""
+    """``ranked_hits[q, r]`` is True where query q's rank-r result is relevant → R@k (any hit in top k).
+
+    With no queries at all (a gallery too small for the task) every value is None, not a made-up number."""
+    if len(ranked_hits) == 0:
+        return {f"R@{k}": None for k in ks}
     return {f"R@{k}": round(float(ranked_hits[:, :k].any(axis=1).mean()), 4) for k in ks}
 
 
@@ -88,13 +92,18 @@ def task_cir(w: TestWorld, n_queries: int = 300, lam: float = 0.5) -> dict:
     rng = random.Random(w.seed + 2)
     index = _by_attributes(w)
     refs, targets, texts = [], [], []
-    for _ in range(n_queries):
+    for _ in range(n_queries * 20):
+        if len(refs) == n_queries:
+            break
         ref = rng.randrange(len(w.combos))
         attrs = w.combos[ref].attributes
         key = rng.choice(list(world.ATTRIBUTES))
         value = rng.choice([v for v in world.ATTRIBUTES[key] if v != attrs[key]])
+        target = index.get(tuple({**attrs, key: value}[k] for k in world.ATTRIBUTES))
+        if target is None:  # a partial gallery may lack the target: not a query
+            continue
         refs.append(ref)
-        targets.append(index[tuple({**attrs, key: value}[k] for k in world.ATTRIBUTES)])
+        targets.append(target)
         texts.append(world.modification_text(key, value))
     text_vecs = w.encoder.encode_texts(texts)
     out: dict[str, list] = {m: [] for m in COMPOSE_METHODS}
@@ -107,7 +116,7 @@ def task_cir(w: TestWorld, n_queries: int = 300, lam: float = 0.5) -> dict:
 
 
 def _pad(rows: list[np.ndarray], depth: int) -> np.ndarray:
-    return np.array([np.pad(r, (0, depth - len(r))) for r in rows], dtype=bool)
+    return np.array([np.pad(r, (0, depth - len(r))) for r in rows], dtype=bool).reshape(len(rows), depth)
 
 
 def _genecis_gallery(w: TestWorld, rng: random.Random, ref: int, key: str, change_to: str | None,

@@ -49,3 +49,14 @@ def test_a_red_circle_finds_red_circles_in_the_demo_world(env, shapes_encoder):
     hits = lab.search(Query(text="a red circle"), k=10, kind="image")
     red_circles = sum(h.metadata["color"] == "red" and h.metadata["shape"] == "circle" for h in hits)
     assert red_circles >= 8
+
+
+def test_composed_and_conditional_methods_rank_as_the_goals_say(shapes_encoder):
+    combos = world.combination_world(world.DEFAULT_EVAL_SEED + 23)  # the full world: every CIR target exists
+    r = evaluate(shapes_encoder, combos=combos, seed=world.DEFAULT_EVAL_SEED + 23,
+                 tasks="cir,focus_attribute,change_attribute")
+    best_cir = max(r["cir"][m]["R@1"] for m in ("sum", "slerp", "product", "clauses"))
+    assert best_cir >= 0.5 and best_cir > r["cir"]["image"]["R@1"] and best_cir > r["cir"]["text"]["R@1"]
+    assert r["focus_attribute"]["basis"]["R@1"] >= r["focus_attribute"]["image"]["R@1"] + 0.3
+    assert max(r["change_attribute"][m]["R@1"] for m in ("sum", "basis", "product")) > \
+        r["change_attribute"]["image"]["R@1"]

@@ -12,7 +12,7 @@ def test_recall_at_on_hand_made_rankings():
 
 
 def test_task_selection():
-    assert parse_tasks("all") == ["t2i", "i2t", "t2i_partial"]
+    assert parse_tasks("all") == ["t2i", "i2t", "t2i_partial", "cir", "focus_attribute", "change_attribute"]
     assert parse_tasks("i2t, t2i") == ["i2t", "t2i"]
     with pytest.raises(ValueError, match="Unknown task.*nope"):
         parse_tasks("t2i,nope")
@@ -25,9 +25,21 @@ def test_training_seeds_are_refused(tiny_encoder):
 
 def test_result_shape_on_a_tiny_world(tiny_encoder):
     combos = world.combination_world(world.DEFAULT_EVAL_SEED, size=64)[::40]
-    result = evaluate(tiny_encoder, tasks="all", combos=combos)
+    result = evaluate(tiny_encoder, tasks="t2i,i2t,t2i_partial", combos=combos)
     assert set(result) == {"t2i", "i2t", "t2i_partial"}
     for task in result.values():
         assert set(task["clip"]) == {"R@1", "R@5"}
         assert all(0.0 <= v <= 1.0 for v in task["clip"].values())
         assert task["clip"]["R@1"] <= task["clip"]["R@5"]
+
+
+def test_composed_and_conditional_tasks_on_a_small_world(tiny_encoder):
+    combos = world.combination_world(world.DEFAULT_EVAL_SEED, size=64)[::3]
+    result = evaluate(tiny_encoder, tasks="cir,focus_attribute,change_attribute", combos=combos)
+    assert set(result["cir"]) == {"image", "text", "sum", "slerp", "product", "clauses"}
+    assert set(result["focus_attribute"]) == {"image", "sum", "basis"}
+    assert set(result["change_attribute"]) == {"image", "sum", "basis", "product"}
+    for task in result.values():
+        for metrics in task.values():
+            values = list(metrics.values())
+            assert all(v is None or 0.0 <= v <= 1.0 for v in values)
