@@ -113,10 +113,11 @@ def test_new_user_flow(app_url, page, tmp_path):
     page.get_by_text("Saved as").wait_for()
 
     goto(page, app_url, "Map")
-    page.locator(".js-plotly-plot").first.wait_for()
+    # The first map after a server start compiles UMAP's numba code: about a minute on two cores.
+    page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
     page.get_by_role("textbox", name="Put a text on the map", exact=True).fill("a red circle")
     page.get_by_role("textbox", name="Put a text on the map", exact=True).press("Enter")
-    page.get_by_text("Top 10 for the query").wait_for()
+    page.get_by_text("Top 10 for the query").wait_for(timeout=300_000)
 
     goto(page, app_url, "Compose")
     page.get_by_role("textbox", name="Modification", exact=True).fill("make it blue")

@@ -1,5 +1,6 @@
 """Judgments in SQLite, metrics against hand-computed values, TREC round trips, Rocchio, agreement."""
-import multiprocessing
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -9,6 +10,7 @@ from indexing.labels import LabelError, LabelStore
 from indexing.metrics import agreement, evaluate_run
 from indexing.saved_runs import blind_order, pool, rocchio
 from indexing.trec import import_qrels, judgments_csv, qrels_text, run_text
+from tests.conftest import REPO
 
 QRELS = {"q1": {"d1": 2, "d2": 0, "d3": 1}, "q2": {"d5": 0, "d6": 3}}
 RUN = {"q1": {"d1": 0.9, "d2": 0.8, "d3": 0.1, "d4": 0.05}, "q2": {"d5": 0.9, "d7": 0.5, "d6": 0.4}}
@@ -117,12 +119,14 @@ def _write_many(path, annotator, n):
 
 def test_parallel_writers_lose_nothing(tmp_path):
     LabelStore(tmp_path)
+    # Separate interpreters (not multiprocessing: after AppTest has run a page, spawn would re-run it).
+    code = ("import sys; from indexing.labels import LabelStore; s = LabelStore(sys.argv[1]); "
+            "[s.judge('q1', f'd{i}', sys.argv[2], i % 4) for i in range(50)]")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), f"p{i}"], cwd=REPO) for i in range(2)]
     threads = [threading.Thread(target=_write_many, args=(tmp_path, f"t{i}", 50)) for i in range(4)]
-    procs = [multiprocessing.get_context("spawn").Process(target=_write_many, args=(tmp_path, f"p{i}", 50))
-             for i in range(2)]
-    for w in threads + procs:
-        w.start()
-    for w in threads + procs:
-        w.join()
-    assert all(p.exitcode == 0 for p in procs)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
     assert len(LabelStore(tmp_path).judgments("q1")) == 6 * 50
