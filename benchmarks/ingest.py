@@ -2,7 +2,8 @@
 
     python -m benchmarks.ingest [--model ViT-B-32] [--images 96] [--batch 32] [--json]
 
-raw: ``encode_image`` on already preprocessed tensors (the model alone).
+raw: ``encode_image`` on already preprocessed tensors (the model alone). Raw and ingest passes
+alternate ``--repeats`` times and the medians are compared, so the machine's drift hits both.
 ingest: the full pipeline from JPEG bytes: hash, decode, preprocess, thumbnail, encode, Chroma upsert.
 Random weights (``pretrained=none``) cost the same as trained ones.
 """
@@ -12,6 +13,7 @@ import argparse
 import io
 import json
 import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -47,24 +49,29 @@ def photo_like_jpegs(n: int, seed: int = 0) -> list[bytes]:
     return out
 
 
-def measure(model: str, n_images: int, batch: int) -> dict:
+def measure(model: str, n_images: int, batch: int, repeats: int = 3) -> dict:
+    """Raw and full-ingest rates, interleaved ``repeats`` times (medians), so drift hits both alike."""
     encoder = Encoder(resolve(model, "none"), batch_size=batch)
     jpegs = photo_like_jpegs(n_images)
     pixels = encoder.preprocess_images([Image.open(io.BytesIO(j)).convert("RGB") for j in jpegs])
     encoder.encode_pixels(pixels[:batch])  # warm-up
-    start = time.perf_counter()
-    encoder.encode_pixels(pixels)
-    raw = n_images / (time.perf_counter() - start)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        lab = open_lab(Settings(data_dir=Path(tmp), batch_size=batch), encoder=encoder)
-        plan = plan_uploads((f"photo-{i}.jpg", j) for i, j in enumerate(jpegs))
+    raw, ingest = [], []
+    for _ in range(repeats):
         start = time.perf_counter()
-        summary = lab.ingest(plan)
-        ingest = n_images / (time.perf_counter() - start)
-        assert summary.added == n_images, summary.as_dict()
+        encoder.encode_pixels(pixels)
+        raw.append(n_images / (time.perf_counter() - start))
+        with tempfile.TemporaryDirectory() as tmp:
+            lab = open_lab(Settings(data_dir=Path(tmp), batch_size=batch), encoder=encoder)
+            plan = plan_uploads((f"photo-{i}.jpg", j) for i, j in enumerate(jpegs))
+            start = time.perf_counter()
+            summary = lab.ingest(plan)
+            ingest.append(n_images / (time.perf_counter() - start))
+            assert summary.added == n_images, summary.as_dict()
+    raw_s, ingest_s = statistics.median(raw), statistics.median(ingest)
     return {"model": model, "images": n_images, "batch": batch, "threads": torch.get_num_threads(),
-            "raw_img_s": round(raw, 2), "ingest_img_s": round(ingest, 2), "ratio": round(ingest / raw, 3)}
+            "repeats": repeats, "raw_img_s": round(raw_s, 2), "ingest_img_s": round(ingest_s, 2),
+            "ratio": round(ingest_s / raw_s, 3), "raw_runs": [round(r, 2) for r in raw],
+            "ingest_runs": [round(r, 2) for r in ingest]}
 
 
 def main() -> None:
@@ -72,9 +79,10 @@ def main() -> None:
     p.add_argument("--model", default="ViT-B-32")
     p.add_argument("--images", type=int, default=96)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    result = measure(args.model, args.images, args.batch)
+    result = measure(args.model, args.images, args.batch, args.repeats)
     if args.json:
         print(json.dumps(result))
     else:
