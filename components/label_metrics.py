@@ -8,22 +8,28 @@ import streamlit as st
 from indexing.metrics import METRICS, agreement, evaluate_run
 
 
-def metrics_table(runs: dict, qrels: dict) -> pd.DataFrame:
-    rows = []
+def metrics_tables(runs: dict, qrels: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(averages per method, values per saved query and method)."""
+    rows, per_query = [], []
     for method, run in sorted(runs.items()):
         m = evaluate_run(method, run, qrels)
         rows.append({"method": method, **{k: round(v, 4) for k, v in m.mean.items()},
                      "judged queries": len(m.per_query), "unjudged in top 10": sum(m.unjudged_top10.values())})
-    return pd.DataFrame(rows, columns=["method", *METRICS, "judged queries", "unjudged in top 10"])
+        per_query += [{"query": q, "method": method, **{k: round(v, 4) for k, v in values.items()},
+                       "unjudged in top 10": m.unjudged_top10.get(q, 0)} for q, values in sorted(m.per_query.items())]
+    return (pd.DataFrame(rows, columns=["method", *METRICS, "judged queries", "unjudged in top 10"]),
+            pd.DataFrame(per_query, columns=["query", "method", *METRICS, "unjudged in top 10"]))
 
 
 def metrics_panel(runs: dict, qrels: dict, judgments) -> None:
-    table = metrics_table(runs, qrels)
+    table, per_query = metrics_tables(runs, qrels)
     if table.empty or not table["judged queries"].any():
         st.info("No judgments yet: judge some results to see metrics.")
         return
     st.dataframe(table, hide_index=True, width="stretch")
     st.caption("Unjudged items count as not relevant in these figures; the last column says how many there are.")
+    with st.expander("Per saved query"):
+        st.dataframe(per_query, hide_index=True, width="stretch")
     long = table.melt(id_vars="method", value_vars=list(METRICS), var_name="metric", value_name="value")
     st.plotly_chart(px.bar(long, x="metric", y="value", color="method", barmode="group", range_y=[0, 1]),
                     key="label-metrics-chart")

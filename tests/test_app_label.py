@@ -62,3 +62,15 @@ def test_rocchio_joins_the_pool(saved, tiny_encoder):
     assert saved.query("q-red").spec["feedback"] == {"alpha": 1.0, "beta": 0.75, "gamma": 0.15}
     assert set(at.dataframe[0].value["method"]) == {"clip", "rocchio"}
 
+
+
+def test_metrics_per_query_as_well_as_averaged(saved):
+    saved.save_query("blue", {"type": "text", "text": "a blue star", "kind": "image"}, qid="q-blue")
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    at.toggle(key="label-blind").set_value(False).run()  # unblinded: the first item is clip's top result
+    at.button(key="grade-3").click().run()
+    assert not at.exception
+    averaged, per_query = at.dataframe[0].value, at.dataframe[1].value
+    assert list(averaged["method"]) == ["clip"] and averaged.loc[0, "judged queries"] == 1
+    assert list(per_query["query"]) == ["q-red"] and per_query.loc[0, "MRR@10"] == 1.0
