@@ -6,15 +6,11 @@ import streamlit as st
 
 from components.map_data import collection_map, collection_vectors, start_umap_warmup
 from components.map_figure import Overlay, colour_values, map_figure
+from components.map_view import current_params
 from components.resources import cache_key
 from components.state import MapKeys as K
 from indexing.lab import Lab
-from indexing.projection import MapParams, place
-
-
-def current_params() -> MapParams:
-    return MapParams(n_neighbors=int(st.session_state[K.NEIGHBORS]), min_dist=float(st.session_state[K.MIN_DIST]),
-                     dims=int(st.session_state[K.DIMS]), sample=int(st.session_state[K.SAMPLE]))
+from indexing.projection import place
 
 
 def map_with_query(lab: Lab, query: np.ndarray, label: str, top: list[int], scores: list[float],

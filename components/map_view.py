@@ -10,9 +10,7 @@ import streamlit as st
 from components.state import MapKeys as K
 from indexing.projection import MapParams
 from indexing.store import Record
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
+from indexing.trec import safe_cell
 
 def _refit() -> None:
     st.session_state[K.REFIT] += 1
@@ -41,6 +39,11 @@ def map_controls(records: Sequence[Record]) -> MapParams:
         p4.number_input("Fit sample", 100, 200_000, step=1000, key=K.SAMPLE,
                         help="Large collections are fitted on a sample; the rest are placed from neighbours.")
         p5.button("Refit", on_click=_refit, help="Fit again on everything, including items added since.")
+    return current_params()
+
+
+def current_params() -> MapParams:
+    """The map parameters in session state (shared by the Map page and every map overlay)."""
     return MapParams(n_neighbors=int(st.session_state[K.NEIGHBORS]), min_dist=float(st.session_state[K.MIN_DIST]),
                      dims=int(st.session_state[K.DIMS]), sample=int(st.session_state[K.SAMPLE]))
 
@@ -58,11 +61,6 @@ def selected_indices(event) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def _safe(cell: object) -> str:
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def selection_csv(records: Sequence[Record]) -> str:
     """Selected items as CSV; cells that a spreadsheet would run as formulas are made inert."""
     fields = sorted({k for r in records for k in r.metadata})
@@ -70,5 +68,5 @@ def selection_csv(records: Sequence[Record]) -> str:
     writer = csv.writer(out)
     writer.writerow(["id", "kind", "name", "text"] + fields)
     for r in records:
-        writer.writerow([_safe(v) for v in [r.id, r.kind, r.name, r.text or ""] + [r.metadata.get(f) for f in fields]])
+        writer.writerow([safe_cell(v) for v in [r.id, r.kind, r.name, r.text or ""] + [r.metadata.get(f) for f in fields]])
     return out.getvalue()
