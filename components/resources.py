@@ -1,10 +1,14 @@
 """Heavy objects, cached for the whole server (``st.cache_resource``): never rebuilt on a widget change."""
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from indexing.lab import Lab, load_encoder, open_lab
+from indexing.labels import SavedQuery
 from indexing.models import ModelSpec, ModelUnavailable, resolve
+from indexing.saved_runs import Ranking, run_methods
 from indexing.settings import Settings, load_settings
 from indexing.store import DimensionMismatch, StoreUnavailable, open_client
 
@@ -65,3 +69,17 @@ def stats(_lab: Lab, where: str, count: int) -> dict:
 def cache_key(lab: Lab) -> str:
     """Which store and collection a lab reads, for keying cached summaries."""
     return f"{lab.settings.store_location}/{lab.store.name}"
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _rankings(_lab: Lab, where: str, count: int, qid: str, spec: str, grades: str) -> dict[str, Ranking]:
+    records, vectors = _lab.vectors()
+    return run_methods(SavedQuery(qid, qid, json.loads(spec)), _lab.encoder, records, vectors,
+                       _lab.settings.data_dir, dict(json.loads(grades)))
+
+
+def saved_rankings(lab: Lab, query: SavedQuery, qrels: dict[str, dict[str, int]]) -> dict[str, Ranking]:
+    """A saved query's rankings, recomputed only when the collection, its spec or (with feedback) its grades change."""
+    grades = sorted(qrels.get(query.qid, {}).items()) if query.spec.get("feedback") else []
+    return _rankings(lab, cache_key(lab), lab.store.count(), query.qid, json.dumps(query.spec, sort_keys=True),
+                     json.dumps(grades))

@@ -87,7 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     from indexing.labels import LabelStore
     from indexing.metrics import evaluate_run
-    from indexing.saved_runs import all_runs
+    from indexing.saved_runs import all_runs, run_methods
     from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
 
     settings = load_settings()
@@ -106,13 +106,14 @@ def cmd_labels(args: argparse.Namespace) -> int:
     else:
         lab = open_lab(settings)
         records, vectors = lab.vectors()
-        runs, skipped = all_runs(labels, lab.encoder, records, vectors, settings.data_dir)
+        qrels = labels.qrels()
+        runs, skipped = all_runs(labels.queries(), lambda q: run_methods(
+            q, lab.encoder, records, vectors, settings.data_dir, qrels.get(q.qid)))
         for note in skipped:
             print(f"skipped {note}", file=sys.stderr)
         if args.labels_command == "export":
             text = "".join(run_text(run, method) for method, run in sorted(runs.items()))
         else:
-            qrels = labels.qrels()
             result = {}
             for method, run in sorted(runs.items()):
                 m = evaluate_run(method, run, qrels)

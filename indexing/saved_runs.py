@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from indexing.compose import normalise, rank
 from indexing.encoder import Encoder
-from indexing.labels import LabelError, LabelStore, SavedQuery
+from indexing.labels import LabelError, SavedQuery
 from indexing.media import decode_image
 from indexing.rich_queries import Reference, compose, condition
 from indexing.store import Record
@@ -49,8 +50,10 @@ def query_vector(spec: dict, encoder: Encoder, records: list[Record], vectors: n
 
 
 def run_methods(query: SavedQuery, encoder: Encoder, records: list[Record], vectors: np.ndarray,
-                data_dir: Path, labels: LabelStore | None = None, k: int = 100) -> dict[str, Ranking]:
-    """Every method's ranking for the saved query (plus 'rocchio' when its spec asks for feedback)."""
+                data_dir: Path, grades: dict[str, int] | None = None, k: int = 100) -> dict[str, Ranking]:
+    """Every method's ranking for the saved query, plus 'rocchio' when its spec asks for feedback.
+
+    ``grades`` are this query's qrels (item → grade), the judgments that feedback learns from."""
     spec = query.spec
     if spec.get("type") == "imported":
         raise LabelError(f"Query {query.qid} was imported from qrels and has no specification to run.")
@@ -73,14 +76,13 @@ def run_methods(query: SavedQuery, encoder: Encoder, records: list[Record], vect
         _, res = condition(Reference(item=spec["reference"]), spec["condition"], encoder, records, vectors, k=k)
         out = {m: [(records[i].id, s) for i, s in zip(r.top, r.scores)] for m, r in res.results.items()}
         q, exclude = res.query_vector, res.reference_index
-    if labels is not None and spec.get("feedback"):
-        out["rocchio"] = _rocchio_ranking(query, q, exclude, records, vectors, labels, spec["feedback"], k)
+    if spec.get("feedback"):
+        out["rocchio"] = _rocchio_ranking(q, exclude, records, vectors, grades or {}, spec["feedback"], k)
     return out
 
 
-def _rocchio_ranking(query: SavedQuery, q: np.ndarray, exclude: int | None, records: list[Record],
-                     vectors: np.ndarray, labels: LabelStore, params: dict, k: int) -> Ranking:
-    grades = labels.qrels().get(query.qid, {})
+def _rocchio_ranking(q: np.ndarray, exclude: int | None, records: list[Record], vectors: np.ndarray,
+                     grades: dict[str, int], params: dict, k: int) -> Ranking:
     index = {r.id: i for i, r in enumerate(records)}
     rel = [index[i] for i, g in grades.items() if g >= 2 and i in index]
     non = [index[i] for i, g in grades.items() if g == 0 and i in index]
@@ -106,14 +108,16 @@ def blind_order(items: list[str], qid: str, annotator: str) -> list[str]:
     return shuffled
 
 
-def all_runs(labels: LabelStore, encoder: Encoder, records: list[Record], vectors: np.ndarray, data_dir: Path,
-             k: int = 100) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
-    """method → qid → item → score for every runnable saved query; plus a note per query that could not run."""
+def all_runs(queries: list[SavedQuery], run: Callable[[SavedQuery], dict[str, Ranking]]
+             ) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
+    """method → qid → item → score for every runnable saved query; plus a note per query that could not run.
+
+    ``run`` gives one query's rankings (``run_methods`` with its inputs, or a cached wrapper of it)."""
     runs: dict[str, dict[str, dict[str, float]]] = {}
     skipped = []
-    for query in labels.queries():
+    for query in queries:
         try:
-            rankings = run_methods(query, encoder, records, vectors, data_dir, labels, k)
+            rankings = run(query)
         except (LabelError, ValueError) as exc:
             skipped.append(f"{query.qid}: {exc}")
             continue

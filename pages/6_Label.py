@@ -5,9 +5,10 @@ from components.cards import item_card
 from components.label_buttons import label_buttons
 from components.label_metrics import metrics_panel
 from components.label_transfer import export_buttons, import_qrels_form
+from components.resources import saved_rankings
 from components.sidebar import sidebar
 from indexing.labels import LabelError, LabelStore
-from indexing.saved_runs import ROCCHIO_DEFAULTS, all_runs, blind_order, pool, run_methods
+from indexing.saved_runs import ROCCHIO_DEFAULTS, all_runs, blind_order, pool
 
 st.set_page_config(page_title="SimLab · Label", layout="wide")
 lab = sidebar()
@@ -27,8 +28,9 @@ query = c2.selectbox("Saved query", queries, format_func=lambda q: f"{q.name} ({
 depth = c3.number_input("Pool depth", 1, 50, 10, key="label-depth")
 blind = c4.toggle("Blind", value=True, key="label-blind", help="Shuffle the pool; hide scores and methods.")
 
+qrels = labels.qrels()
 try:
-    rankings = run_methods(query, lab.encoder, records, vectors, lab.settings.data_dir, labels)
+    rankings = saved_rankings(lab, query, qrels)
 except (LabelError, ValueError) as exc:
     st.warning(str(exc))
     rankings = {}
@@ -66,7 +68,7 @@ with st.expander("Refine with my judgments (Rocchio)"):
         st.rerun()
 
 st.subheader("Metrics")
-runs, _ = all_runs(labels, lab.encoder, records, vectors, lab.settings.data_dir)
-metrics_panel(runs, labels.qrels(), labels.judgments())
+runs, _ = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
+metrics_panel(runs, qrels, labels.judgments())
 export_buttons(labels, runs)
 import_qrels_form(labels, {r.id for r in records})

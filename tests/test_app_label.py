@@ -74,3 +74,21 @@ def test_metrics_per_query_as_well_as_averaged(saved):
     averaged, per_query = at.dataframe[0].value, at.dataframe[1].value
     assert list(averaged["method"]) == ["clip"] and averaged.loc[0, "judged queries"] == 1
     assert list(per_query["query"]) == ["q-red"] and per_query.loc[0, "MRR@10"] == 1.0
+
+
+def test_saved_queries_rerun_only_when_their_inputs_change(saved, monkeypatch):
+    import components.resources as resources
+
+    calls: list[str] = []
+    real = resources.run_methods
+    monkeypatch.setattr(resources, "run_methods", lambda q, *a, **kw: calls.append(q.qid) or real(q, *a, **kw))
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    at.number_input(key="label-depth").set_value(5).run()
+    at.button(key="grade-3").click().run()
+    assert not at.exception and calls == ["q-red"]  # widgets and plain judgments reuse the rankings
+    at.button(key="rocchio-refine").click().run()
+    assert calls == ["q-red", "q-red"]  # the spec changed: feedback is on
+    at.button(key="grade-0").click().run()
+    assert calls == ["q-red", "q-red", "q-red"]  # with feedback, a new grade changes the Rocchio ranking
+    assert set(at.dataframe[0].value["method"]) == {"clip", "rocchio"}
