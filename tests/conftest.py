@@ -13,10 +13,10 @@ from indexing.encoder import Encoder
 from indexing.lab import Lab, open_lab
 from indexing.models import resolve
 from indexing.settings import load_settings
+from tests.servers import REPO  # noqa: F401  (one definition, shared with the server helpers)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_CONFIG = FIXTURES / "tiny-clip.json"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def tiny_env(data_dir: Path) -> dict[str, str]:

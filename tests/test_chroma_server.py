@@ -1,11 +1,4 @@
 """Server mode: a real `chroma run` started by the test, used through CHROMA_HOST/CHROMA_PORT."""
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import chromadb
 import pytest
 
 from indexing.demo import demo_plan
@@ -15,38 +8,15 @@ from indexing.projection import MapCache, MapParams, get_map
 from indexing.search import Query
 from indexing.settings import load_settings
 from indexing.store import StoreUnavailable, open_client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(path: Path, port: int) -> subprocess.Popen:
-    chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            return proc
-        except Exception:
-            if proc.poll() is not None:
-                raise RuntimeError("chroma run exited before it answered")
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("chroma run did not answer within 90 s")
+from tests.servers import free_port, start_chroma, stop
 
 
 @pytest.fixture
 def server(tmp_path):
     port = free_port()
-    proc = start_server(tmp_path / "chroma-server", port)
+    proc = start_chroma(tmp_path / "chroma-server", port)
     yield port, proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 @pytest.mark.slow

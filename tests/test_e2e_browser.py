@@ -4,54 +4,23 @@ Screenshots of the page at the moment of a failure go to test-artifacts/.
 """
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, image_bytes, tiny_env
+from tests.conftest import image_bytes, tiny_env
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_app
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    data = tmp_path_factory.mktemp("e2e") / "data"
-    port = free_port()
-    env = {**tiny_env(data), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with streamlit_app(tiny_env(tmp_path_factory.mktemp("e2e") / "data")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -59,9 +28,7 @@ def page(request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         pg = context.new_page()
         pg.set_default_timeout(90_000)
@@ -86,6 +53,7 @@ def test_new_user_flow(app_url, page, tmp_path):
     (files / "red.png").write_bytes(image_bytes((255, 0, 0)))
     (files / "blue.png").write_bytes(image_bytes((0, 0, 255)))
     (files / f"{XSS}.txt").write_text(f"a caption with {XSS}\nsecond line\n")
+    (files / "cells.csv").write_text(f'text,source\n"a cell with {XSS}","[link](javascript:alert(2))"\n')
 
     goto(page, app_url)
     page.get_by_role("heading", name="SimLab").wait_for()
@@ -93,21 +61,26 @@ def test_new_user_flow(app_url, page, tmp_path):
 
     goto(page, app_url, "Ingest")
     page.locator("input[type=file]").first.set_input_files([str(p) for p in sorted(files.iterdir())])
-    page.get_by_role("button", name="Ingest 3 file(s)").click()
+    page.get_by_role("button", name="Ingest 4 file(s)").click()
     page.get_by_text("Last ingest").wait_for()
     metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
-    assert metrics[0] == "4"  # two images, two lines of text
+    assert metrics[0] == "5"  # two images, two lines of text, one CSV row
     page.get_by_role("spinbutton", name="Images").fill("30")
     page.get_by_role("spinbutton", name="Images").press("Enter")
     page.get_by_role("button", name="Load demo world").click()
     page.wait_for_function("[...document.querySelectorAll('[data-testid=stMetricValue]')].length > 0 && "
-                           "document.querySelectorAll('[data-testid=stMetricValue]')[0].innerText !== '4'")
+                           "document.querySelectorAll('[data-testid=stMetricValue]')[0].innerText !== '5'")
 
     goto(page, app_url, "Neighbours")
     page.get_by_role("textbox", name="Text", exact=True).fill("a caption")
     page.get_by_role("textbox", name="Text", exact=True).press("Enter")
     page.get_by_text(f"a caption with {XSS}").first.wait_for()  # shown as text, not as an <img>
-    assert page.locator("img[src='x']").count() == 0 and not page.dialogs
+    page.get_by_role("textbox", name="Text", exact=True).fill(f"a cell with {XSS}")
+    page.get_by_role("textbox", name="Text", exact=True).press("Enter")
+    page.get_by_text(f"a cell with {XSS}", exact=True).first.wait_for()
+    page.get_by_text("source: [link](javascript:alert(2))").first.wait_for()  # a CSV cell, not a link
+    assert page.locator("img[src='x']").count() == 0 and page.locator("a[href^='javascript']").count() == 0
+    assert not page.dialogs
     page.get_by_role("button", name="Save query for labelling").click()
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved as").wait_for()
