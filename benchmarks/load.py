@@ -191,12 +191,12 @@ def measure(sessions: int, rounds: int, items: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SIMLAB_", "CHROMA_"))}
         env.update(SIMLAB_DATA=tmp, SIMLAB_MODEL="simlab-shapes", HF_HUB_OFFLINE="1")
-        os.environ.update(env)
         from indexing.demo import demo_plan
         from indexing.lab import open_lab
         from indexing.labels import LabelStore
+        from indexing.settings import load_settings
 
-        open_lab().ingest(demo_plan(items))
+        open_lab(load_settings(env)).ingest(demo_plan(items))
         labels = LabelStore(Path(tmp))
         labels.save_query("load", {"type": "text", "text": "a red circle", "kind": "image"}, qid=QID)
         with streamlit_app(env) as url:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.access import require_access
 from components.resources import get_lab
 from components.state import Keys, init_state
 from indexing.lab import Lab
@@ -23,6 +24,7 @@ def _remember_model() -> None:
 def sidebar() -> Lab:
     """Draw the sidebar and return the lab for the chosen model (stops the page if it cannot load)."""
     init_state()
+    require_access()
     options = model_options()
     chosen = st.session_state.get(Keys.MODEL) or options[0]
     with st.sidebar:

@@ -18,6 +18,13 @@ class Settings:
     chroma_port: int = 8000  # CHROMA_PORT
     chroma_headers: tuple[tuple[str, str], ...] = ()  # CHROMA_HEADERS (JSON) / CHROMA_TOKEN; a tuple keeps it hashable
     batch_size: int = 32  # SIMLAB_BATCH
+    allowed_emails: tuple[str, ...] = ()  # SIMLAB_ALLOWED_EMAILS: addresses or @domains; empty = no sign-in
+
+    def allows(self, email: str | None) -> bool:
+        """Whether a signed-in address is on the allow-list (an entry ``@example.org`` admits the domain)."""
+        email = (email or "").strip().lower()
+        return bool(email) and any(email == a or (a.startswith("@") and email.endswith(a))
+                                   for a in self.allowed_emails)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -38,6 +45,8 @@ class Settings:
             ("CHROMA_HOST", self.chroma_host or "(unset: embedded store)"),
             ("CHROMA_PORT", str(self.chroma_port)),
             ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.headers)) or "(none)"),
+            ("SIMLAB_ALLOWED_EMAILS", f"{len(self.allowed_emails)} entries" if self.allowed_emails
+             else "(unset: no sign-in)"),
         ]
 
 
@@ -65,4 +74,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         chroma_port=port,
         chroma_headers=tuple(sorted(headers.items())),
         batch_size=max(1, batch),
+        allowed_emails=tuple(sorted({a.strip().lower() for a in (env.get("SIMLAB_ALLOWED_EMAILS") or "").split(",")
+                                     if a.strip()})),
     )

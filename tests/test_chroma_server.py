@@ -55,3 +55,59 @@ def test_server_down_is_plain_and_judgments_survive(server, env, tiny_encoder, m
     with pytest.raises(StoreUnavailable, match="Check that the Chroma server is running"):
         open_client(settings)
     assert [j.rel for j in LabelStore(settings.data_dir).judgments("q1")] == [3]
+
+
+@pytest.mark.slow
+def test_server_restart_keeps_items_map_cache_and_judgments(env, tiny_encoder, monkeypatch, tmp_path):
+    port, path = free_port(), tmp_path / "chroma-server"
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", str(port))
+    settings = load_settings()
+    proc = start_chroma(path, port)
+    try:
+        lab = open_lab(settings, encoder=tiny_encoder)
+        lab.ingest(demo_plan(20, seed=5))
+        records, vectors = lab.vectors()
+        _, fitted = get_map(MapCache(settings.data_dir), lab.store.name, [r.id for r in records], vectors, MapParams())
+        LabelStore(settings.data_dir).judge("q1", records[0].id, "ann", 2)
+    finally:
+        stop(proc)
+    proc = start_chroma(path, port)
+    try:
+        again = open_lab(settings, encoder=tiny_encoder)
+        records2, vectors2 = again.vectors()
+        before, after = dict(zip((r.id for r in records), vectors)), dict(zip((r.id for r in records2), vectors2))
+        assert sorted(after) == sorted(before) and all((after[i] == before[i]).all() for i in before)
+        projection, refitted = get_map(MapCache(settings.data_dir), again.store.name, [r.id for r in records2],
+                                       vectors2, MapParams())
+        assert fitted and not refitted and projection.coords.shape == (len(records), 2)  # the cached map, not a refit
+        assert [(j.item_id, j.rel) for j in LabelStore(settings.data_dir).judgments("q1")] == [(records[0].id, 2)]
+    finally:
+        stop(proc)
+
+
+@pytest.mark.slow
+def test_the_app_says_the_server_is_down_and_recovers_when_it_returns(env, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    port, path = free_port(), tmp_path / "chroma-server"
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", str(port))
+    proc = start_chroma(path, port)
+    try:
+        open_lab(load_settings()).ingest(demo_plan(12, seed=6))
+        at = AppTest.from_file(str(REPO / "pages" / "2_Neighbours.py"), default_timeout=300).run()
+        at.text_input(key="query_text").input("a red circle").run()
+        assert not at.exception and not at.error and "nearest" in at.subheader[0].value
+    finally:
+        stop(proc)
+    at.run()
+    assert not at.exception and "is not answering" in at.error[0].value and "Judgments are safe" in at.error[0].value
+    proc = start_chroma(path, port)
+    try:
+        at.run()
+        assert not at.exception and not at.error and "nearest" in at.subheader[0].value
+    finally:
+        stop(proc)

@@ -1,0 +1,17 @@
+"""Concurrent browser sessions searching and labelling: no errors, no lost judgments (small scale here;
+`python -m benchmarks.load` runs 20 sessions and reports the times)."""
+from pathlib import Path
+
+import pytest
+
+from benchmarks.load import measure
+from tests.servers import CHROMIUM
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
+def test_concurrent_sessions_lose_nothing():
+    result = measure(sessions=4, rounds=2, items=40)
+    assert result["errors"] == 0, result["error_examples"]
+    assert result["interactions"] == 4 * 2 * 2
+    assert result["judgments_stored"] == result["judgments_expected"] == 8
