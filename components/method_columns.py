@@ -6,7 +6,7 @@ import streamlit as st
 from components.cards import item_card
 from indexing.blobs import Blobs
 from indexing.rich_queries import RichResult
-from indexing.store import Hit, Record
+from indexing.store import Record
 
 
 def method_columns(result: RichResult, records: list[Record], blobs: Blobs, labels: dict[str, str],
@@ -17,8 +17,7 @@ def method_columns(result: RichResult, records: list[Record], blobs: Blobs, labe
             st.markdown(f"**{labels.get(method, method)}**")
             r = result.results[method]
             for i, score in list(zip(r.top, r.scores))[:per_column]:
-                rec = records[i]
-                item_card(Hit(**{**rec.__dict__, "score": score}), blobs, key_prefix=f"{key}-{method}")
+                item_card(records[i].with_score(score), blobs, key_prefix=f"{key}-{method}")
                 others = ", ".join(f"{labels.get(m, m)} #{int(result.ranks[m][i])}" for m in methods if m != method)
                 st.caption(f"rank elsewhere: {others}")
 

@@ -10,8 +10,8 @@ import numpy as np
 from indexing.compose import normalise, rank
 from indexing.encoder import Encoder
 from indexing.labels import LabelError, SavedQuery
-from indexing.media import decode_image
 from indexing.rich_queries import Reference, compose, condition
+from indexing.search import Query, encode_query
 from indexing.store import Record
 
 Ranking = list[tuple[str, float]]  # (item id, score), best first
@@ -38,10 +38,9 @@ def query_vector(spec: dict, encoder: Encoder, records: list[Record], vectors: n
                  data_dir: Path) -> tuple[np.ndarray, int | None]:
     """The plain query vector of a text / image / item query (and the item's index to exclude)."""
     if spec["type"] == "text":
-        return encoder.encode_texts([spec["text"]])[0], None
+        return encode_query(Query(text=spec["text"]), encoder), None
     if spec["type"] == "image":
-        path = data_dir / spec["image_path"]
-        return encoder.encode_images([decode_image(path.read_bytes(), encoder.image_size)])[0], None
+        return encode_query(Query(image=(data_dir / spec["image_path"]).read_bytes()), encoder), None
     ids = [r.id for r in records]
     if spec["item"] not in ids:
         raise LabelError(f"Item {spec['item']!r} is no longer in this collection.")

@@ -30,13 +30,21 @@ class Query:
             raise QueryError("The query text is empty; type what you are looking for.")
 
 
+def encode_query(query: Query, encoder: Encoder) -> np.ndarray:
+    """The unit vector for a text or image query, encoded now."""
+    query.validate()
+    if query.item is not None:
+        raise QueryError("An item query has a stored vector, not an encoding; use query_vector.")
+    if query.text is not None:
+        return encoder.encode_texts([query.text.strip()])[0]
+    return encoder.encode_images([decode_image(query.image, encoder.image_size)])[0]
+
+
 def query_vector(query: Query, encoder: Encoder, store: Store) -> np.ndarray:
     """The unit vector for a query (an item's stored vector, or a fresh encoding)."""
     query.validate()
-    if query.text is not None:
-        return encoder.encode_texts([query.text.strip()])[0]
-    if query.image is not None:
-        return encoder.encode_images([decode_image(query.image, encoder.image_size)])[0]
+    if query.item is None:
+        return encode_query(query, encoder)
     found = store.get([query.item], with_vectors=True)
     if not found or found[0].embedding is None:
         raise QueryError(f"No item {query.item!r} in the index for this model; pick one from the results.")

@@ -51,6 +51,10 @@ class Record:
             embedding=None if emb is None else np.asarray(emb, dtype=np.float32),
         )
 
+    def with_score(self, score: float) -> "Hit":
+        """This record as a search result with cosine similarity ``score``."""
+        return Hit(**{**self.__dict__, "score": float(score)})
+
 
 @dataclass
 class Hit(Record):
@@ -163,8 +167,7 @@ class Store:
                                     where=_where(kind, filters), include=["metadatas", "documents", "distances"])
         hits = []
         for id_, meta, doc, dist in zip(res["ids"][0], res["metadatas"][0], res["documents"][0], res["distances"][0]):
-            rec = Record.from_chroma(id_, meta, doc)
-            hits.append(Hit(**{**rec.__dict__, "score": 1.0 - float(dist)}))
+            hits.append(Record.from_chroma(id_, meta, doc).with_score(1.0 - float(dist)))
         return hits
 
     def all(self, page: int = 5000) -> tuple[list[Record], np.ndarray]:
