@@ -7,8 +7,9 @@ then drives ``--sessions`` browser contexts of one headless Chromium at once (Pl
 session searches ``--rounds`` times on Neighbours, then judges ``--rounds`` items on Label under its
 own annotator name. An interaction is timed from the keypress or click until the server's message
 that ends the script run it caused arrives on the page's websocket: server and network time, not the
-painting (which a user's own browser does; here 20 pages would share the server's two cores). Errors
-are exceptions or error boxes on the page and failed waits; judgments are counted in SQLite afterwards.
+painting (which a user's own browser does; here 20 pages would share the server's two cores, so the
+browser's processes run at the lowest priority). Errors are exceptions or error boxes on the page and
+failed waits; judgments are counted in SQLite afterwards, and both CPU totals are reported.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import numpy as np
 from tests.servers import CHROMIUM, CHROMIUM_ARGS, streamlit_app
 
 TIMEOUT_S = 300
+BROWSER = Path(CHROMIUM).name  # what its processes' command lines contain
 
 QID = "q-load"
 # Headless Chromium paints every animation frame in software; with 20 pages on the same two cores as the
@@ -44,8 +46,11 @@ def processes(match: str) -> list[int]:
     """Pids whose command line contains ``match``."""
     pids = []
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            if entry.name.isdigit() and match in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if match in cmdline:
                 pids.append(int(entry.name))
         except OSError:  # gone since the listing
             continue
@@ -67,7 +72,7 @@ async def yield_to_server(stop: asyncio.Event) -> None:
     """Lowest priority for the browser's processes (new ones appear per context): the clients stand in
     for browsers on other machines, so they get only the CPU the server leaves."""
     while not stop.is_set():
-        for pid in processes(CHROMIUM.rsplit("/", 1)[-1]):
+        for pid in processes(BROWSER):
             try:
                 os.setpriority(os.PRIO_PROCESS, pid, 19)
             except OSError:
@@ -166,15 +171,15 @@ async def drive(url: str, sessions: int, rounds: int) -> dict:
         stop = asyncio.Event()
         nice = asyncio.create_task(yield_to_server(stop))
         warm = {"opens": [], "search": [], "judge": [], "server": [], "errors": []}
-        await session(browser, url, 0, 1, warm, annotator="warm-up")  # loads the model and the store once, outside the figures
+        await session(browser, url, 0, 1, warm, annotator="warm-up")  # model and store load here, not in the figures
         out["errors"] += warm["errors"]
         server = processes(f"--server.port {url.rsplit(':', 1)[1]}")
-        browsers = processes("chromium")
+        browsers = processes(BROWSER)
         cpu = cpu_seconds(server), cpu_seconds(browsers)
         start = time.perf_counter()
         await asyncio.gather(*(session(browser, url, i, rounds, out) for i in range(sessions)))
         out["wall_s"] = time.perf_counter() - start
-        browsers = processes("chromium")
+        browsers = processes(BROWSER)
         out["server_cpu_s"] = cpu_seconds(server) - cpu[0]
         out["browser_cpu_s"] = cpu_seconds(browsers) - cpu[1]  # renderers closed meanwhile are not counted
         stop.set()
@@ -204,7 +209,8 @@ def measure(sessions: int, rounds: int, items: int) -> dict:
         stored = [j for j in labels.judgments(QID) if j.annotator.startswith("annotator-")]
         interactions = out["search"] + out["judge"]
         return {"sessions": sessions, "rounds": rounds, "items": items, "interactions": len(interactions),
-                "errors": len(out["errors"]), "error_examples": sorted(set(e.split(": ", 1)[1] for e in out["errors"]))[:5],
+                "errors": len(out["errors"]),
+                "error_examples": sorted({e.split(": ", 1)[1] for e in out["errors"]})[:5],
                 "judgments_expected": sessions * rounds, "judgments_stored": len(stored),
                 "p50_ms": ms(interactions, 50), "p95_ms": ms(interactions, 95),
                 "server_p50_ms": ms(out["server"], 50), "server_p95_ms": ms(out["server"], 95),
