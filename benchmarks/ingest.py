@@ -9,7 +9,6 @@ Random weights (``pretrained=none``) cost the same as trained ones.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import random
@@ -21,6 +20,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from benchmarks.report import parser
 from indexing.encoder import Encoder
 from indexing.lab import open_lab
 from indexing.models import resolve
@@ -75,12 +75,11 @@ def measure(model: str, n_images: int, batch: int, repeats: int = 3) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__)
     p.add_argument("--model", default="ViT-B-32")
     p.add_argument("--images", type=int, default=96)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--json", action="store_true")
     args = p.parse_args()
     result = measure(args.model, args.images, args.batch, args.repeats)
     if args.json:

@@ -13,17 +13,16 @@ failed waits; judgments are counted in SQLite afterwards, and both CPU totals ar
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import re
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.report import parser, print_figures
 from tests.servers import CHROMIUM, CHROMIUM_ARGS, streamlit_app
 
 TIMEOUT_S = 300
@@ -222,14 +221,13 @@ def measure(sessions: int, rounds: int, items: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__)
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--items", type=int, default=200, help="demo-world items in the store")
-    p.add_argument("--json", action="store_true")
     args = p.parse_args()
     result = measure(args.sessions, args.rounds, args.items)
-    print(json.dumps(result) if args.json else "\n".join(f"{k:>20}: {v}" for k, v in result.items()))
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

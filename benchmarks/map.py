@@ -8,12 +8,11 @@ interaction_ms: server-side work of one widget interaction (colour change): cate
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
 
+from benchmarks.report import parser, print_figures
 from components.map_figure import colour_values, map_figure
 from indexing.projection import MapParams, fit, query_on_map, warm_up
 from indexing.store import Record
@@ -53,13 +52,12 @@ def measure(n: int, sample: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__)
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--sample", type=int, default=MapParams().sample)
-    p.add_argument("--json", action="store_true")
     args = p.parse_args()
     result = measure(args.n, args.sample)
-    print(json.dumps(result) if args.json else "\n".join(f"{k:>15}: {v}" for k, v in result.items()))
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":

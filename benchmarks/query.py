@@ -10,14 +10,13 @@ chroma_recall_at_10: its overlap with exact search.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 
 import chromadb
 import numpy as np
 
+from benchmarks.report import parser, print_figures
 from indexing.compose import ComposeInputs, compose_scores, rank
 from indexing.condition import ConditionInputs, condition_scores, text_basis
 from indexing.store import Record, Store
@@ -71,14 +70,13 @@ def measure(n: int, dim: int, queries: int) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = parser(__doc__)
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--dim", type=int, default=512)
     p.add_argument("--queries", type=int, default=100)
-    p.add_argument("--json", action="store_true")
     args = p.parse_args()
     result = measure(args.n, args.dim, args.queries)
-    print(json.dumps(result) if args.json else "\n".join(f"{k:>20}: {v}" for k, v in result.items()))
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":
