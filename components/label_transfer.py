@@ -4,18 +4,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from indexing.labels import LabelStore
+from indexing.labels import Judgment, LabelStore
 from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
 
 
-def export_buttons(labels: LabelStore, runs: dict) -> None:
+def export_buttons(qrels: dict, judgments: list[Judgment], runs: dict) -> None:
     cols = st.columns(4)
-    cols[0].download_button("qrels", qrels_text(labels.qrels()), "simlab.qrels", "text/plain", key="dl-qrels")
+    cols[0].download_button("qrels", qrels_text(qrels), "simlab.qrels", "text/plain", key="dl-qrels")
     cols[1].download_button("run files", "".join(run_text(r, m) for m, r in sorted(runs.items())), "simlab.run",
                             "text/plain", key="dl-run")
-    cols[2].download_button("judgments (JSONL)", judgments_jsonl(labels.judgments()), "judgments.jsonl",
+    cols[2].download_button("judgments (JSONL)", judgments_jsonl(judgments), "judgments.jsonl",
                             "application/jsonl", key="dl-jsonl")
-    cols[3].download_button("judgments (CSV)", judgments_csv(labels.judgments()), "judgments.csv", "text/csv",
+    cols[3].download_button("judgments (CSV)", judgments_csv(judgments), "judgments.csv", "text/csv",
                             key="dl-csv")
 
 

@@ -66,6 +66,17 @@ def validate_spec(spec: dict) -> None:
         raise LabelError(f"A {kind} query needs {', '.join(missing)}.")
 
 
+def qrels_of(judgments: list[Judgment]) -> dict[str, dict[str, int]]:
+    """One grade per (query, item) from these judgments: the annotators' mean, rounded half up."""
+    grades: dict[tuple[str, str], list[int]] = {}
+    for j in judgments:
+        grades.setdefault((j.qid, j.item_id), []).append(j.rel)
+    out: dict[str, dict[str, int]] = {}
+    for (qid, item), rels in grades.items():
+        out.setdefault(qid, {})[item] = int(sum(rels) / len(rels) + 0.5)
+    return out
+
+
 class LabelStore:
     """The SQLite file ``<data>/labels.sqlite``; safe to share between threads and processes."""
 
@@ -137,10 +148,4 @@ class LabelStore:
 
     def qrels(self) -> dict[str, dict[str, int]]:
         """One grade per (query, item): the annotators' mean, rounded half up."""
-        grades: dict[tuple[str, str], list[int]] = {}
-        for j in self.judgments():
-            grades.setdefault((j.qid, j.item_id), []).append(j.rel)
-        out: dict[str, dict[str, int]] = {}
-        for (qid, item), rels in grades.items():
-            out.setdefault(qid, {})[item] = int(sum(rels) / len(rels) + 0.5)
-        return out
+        return qrels_of(self.judgments())

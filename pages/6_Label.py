@@ -7,7 +7,7 @@ from components.label_metrics import metrics_panel
 from components.label_transfer import export_buttons, import_qrels_form
 from components.resources import saved_rankings
 from components.sidebar import sidebar
-from indexing.labels import LabelError, LabelStore
+from indexing.labels import LabelError, LabelStore, qrels_of
 from indexing.saved_runs import ROCCHIO_DEFAULTS, all_runs, blind_order, pool
 
 st.set_page_config(page_title="SimLab · Label", layout="wide")
@@ -28,7 +28,8 @@ query = c2.selectbox("Saved query", queries, format_func=lambda q: f"{q.name} ({
 depth = c3.number_input("Pool depth", 1, 50, 10, key="label-depth")
 blind = c4.toggle("Blind", value=True, key="label-blind", help="Shuffle the pool; hide scores and methods.")
 
-qrels = labels.qrels()
+judgments = labels.judgments()  # read once per run: metrics, exports and feedback all use them
+qrels = qrels_of(judgments)
 try:
     rankings = saved_rankings(lab, query, qrels)
 except (LabelError, ValueError) as exc:
@@ -39,7 +40,7 @@ by_id = {r.id: r for r in records}
 if not annotator.strip():
     st.caption("Type your name to start judging; it is recorded with every judgment.")
 elif items:
-    mine = {j.item_id: j.rel for j in labels.judgments(query.qid) if j.annotator == annotator.strip()}
+    mine = {j.item_id: j.rel for j in judgments if j.qid == query.qid and j.annotator == annotator.strip()}
     order = blind_order(items, query.qid, annotator.strip()) if blind else items
     skipped = st.session_state.setdefault(f"label-skipped-{query.qid}", [])
     todo = [i for i in order if i not in mine and i not in skipped] or [i for i in order if i not in mine]
@@ -69,6 +70,6 @@ with st.expander("Refine with my judgments (Rocchio)"):
 
 st.subheader("Metrics")
 runs, _ = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
-metrics_panel(runs, qrels, labels.judgments())
-export_buttons(labels, runs)
+metrics_panel(runs, qrels, judgments)
+export_buttons(qrels, judgments, runs)
 import_qrels_form(labels, {r.id for r in records})
