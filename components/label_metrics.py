@@ -31,7 +31,7 @@ def metrics_panel(runs: dict, qrels: dict, judgments) -> None:
         st.dataframe(per_query, hide_index=True, width="stretch")
     long = table.melt(id_vars="method", value_vars=list(METRICS), var_name="metric", value_name="value")
     # Vega-Lite draws it in the browser; a plotly figure cost the server ~20 ms per rerun of this page.
-    st.bar_chart(long, x="metric", y="value", color="method", stack=False)
+    st.bar_chart(long, x="metric", y="value", color="method", stack=False, horizontal=True)  # names stay readable
     pairs = agreement(judgments)
     if pairs:
         st.dataframe(pd.DataFrame([{"annotators": f"{a} · {b}", "shared pairs": v["pairs"],
