@@ -63,6 +63,7 @@ def test_new_user_flow(app_url, page, tmp_path):
     page.locator("input[type=file]").first.set_input_files([str(p) for p in sorted(files.iterdir())])
     page.get_by_role("button", name="Ingest 4 file(s)").click()
     page.get_by_text("Last ingest").wait_for()
+    page.locator("[data-testid='stMetricValue']").first.wait_for()  # the heading can render before the figures
     metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     assert metrics[0] == "5"  # two images, two lines of text, one CSV row
     page.get_by_role("spinbutton", name="Images").fill("30")
