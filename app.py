@@ -1,30 +1,14 @@
-"""SimLab home: what is indexed, with which model, where, and the settings in force."""
-import pandas as pd
+"""SimLab's entry point: the pages and their names in the navigation (`streamlit run app.py`)."""
 import streamlit as st
 
-from components.resources import cache_key, stats as cached_stats
-from components.sidebar import sidebar
+PAGES = [
+    st.Page("pages/0_Home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/1_Ingest.py", title="Ingest", icon=":material/upload:", url_path="Ingest"),
+    st.Page("pages/2_Neighbours.py", title="Neighbours", icon=":material/search:", url_path="Neighbours"),
+    st.Page("pages/3_Map.py", title="Map", icon=":material/scatter_plot:", url_path="Map"),
+    st.Page("pages/4_Compose.py", title="Compose", icon=":material/add_photo_alternate:", url_path="Compose"),
+    st.Page("pages/5_Condition.py", title="Condition", icon=":material/tune:", url_path="Condition"),
+    st.Page("pages/6_Label.py", title="Label", icon=":material/fact_check:", url_path="Label"),
+]
 
-st.set_page_config(page_title="SimLab", layout="wide")
-lab = sidebar()
-stats = cached_stats(lab, cache_key(lab), lab.store.count())
-
-st.title("SimLab")
-st.write("Explore similarity in CLIP space: ingest images and texts, then find their neighbours.")
-c1, c2, c3, c4 = st.columns(4)
-c1.metric("Items", stats["count"])
-c2.metric("Images", stats["images"])
-c3.metric("Texts", stats["texts"])
-c4.metric("Vector dimension", stats["dim"])
-
-st.subheader("Where things are")
-st.dataframe(pd.DataFrame([("Model", stats["model"]), ("Why this model", stats["model_reason"]),
-                           ("Collection", stats["collection"]), ("Store", stats["store"]),
-                           ("Data directory", stats["data_dir"])], columns=["", "value"]),
-             hide_index=True, width="stretch")
-st.subheader("Settings")
-st.dataframe(pd.DataFrame(lab.settings.as_rows(), columns=["environment variable", "value"]),
-             hide_index=True, width="stretch")
-
-st.page_link("pages/1_Ingest.py", label="Ingest files or the demo world")
-st.page_link("pages/2_Neighbours.py", label="Find neighbours")
+st.navigation(PAGES).run()

@@ -5,6 +5,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from PIL import Image
+
 from indexing.blobs import Blobs
 from indexing.store import Hit, Record
 
@@ -13,13 +15,19 @@ def metadata_line(metadata: dict) -> str:
     return " · ".join(f"{k}: {v}" for k, v in sorted(metadata.items()))
 
 
+LARGE_PX = 480  # the item being judged: the original, no wider than this and never enlarged
+
+
 def item_card(record: Record | Hit, blobs: Blobs, on_neighbours: Callable[[str], None] | None = None,
-              key_prefix: str = "card") -> None:
-    """Draw one item inside a bordered container."""
+              key_prefix: str = "card", score_name: str = "cosine", large: bool = False) -> None:
+    """Draw one item inside a bordered container; ``large`` shows the original image instead of the thumbnail."""
     with st.container(border=True):
         if record.kind == "image":
+            original = blobs.original_path(record.id) if large else None
             thumb = blobs.thumb_path(record.id)
-            if thumb.exists():
+            if original is not None:
+                st.image(str(original), width=min(LARGE_PX, _pixel_width(original) or LARGE_PX))
+            elif thumb.exists():
                 st.image(str(thumb), width="stretch")
             else:
                 st.warning("thumbnail missing")
@@ -29,9 +37,17 @@ def item_card(record: Record | Hit, blobs: Blobs, on_neighbours: Callable[[str],
             if record.truncated:
                 st.caption("longer than the model's context: encoded truncated")
         if isinstance(record, Hit):
-            st.caption(f"{record.kind} · cosine {record.score:.3f}")
+            st.caption(f"{record.kind} · {score_name} {record.score:.3f}")
         if record.metadata:
             st.text(metadata_line(record.metadata))
         if on_neighbours is not None:
             st.button("Neighbours of this", key=f"{key_prefix}-{record.id}", on_click=on_neighbours,
                       args=(record.id,), width="stretch")
+
+
+def _pixel_width(path) -> int | None:
+    try:
+        with Image.open(path) as im:
+            return im.width
+    except OSError:
+        return None

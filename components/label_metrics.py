@@ -13,7 +13,9 @@ def metrics_tables(runs: dict, qrels: dict) -> tuple[pd.DataFrame, pd.DataFrame]
     for method, run in sorted(runs.items()):
         m = evaluate_run(method, run, qrels)
         rows.append({"method": method, **{k: round(v, 4) for k, v in m.mean.items()},
-                     "judged queries": len(m.per_query), "unjudged in top 10": sum(m.unjudged_top10.values())})
+                     "judged queries": len(m.per_query),
+                     # over the judged queries only: a query nobody judged yet says nothing about this method
+                     "unjudged in top 10": sum(n for q, n in m.unjudged_top10.items() if q in m.per_query)})
         per_query += [{"query": q, "method": method, **{k: round(v, 4) for k, v in values.items()},
                        "unjudged in top 10": m.unjudged_top10.get(q, 0)} for q, values in sorted(m.per_query.items())]
     return (pd.DataFrame(rows, columns=["method", *METRICS, "judged queries", "unjudged in top 10"]),

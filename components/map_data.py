@@ -1,24 +1,19 @@
-"""Cached map ingredients: the collection's vectors, its projection and clusters (keyed by content size)."""
+"""Cached map ingredients: the projection (fitted in the background, a PCA preview until then) and clusters."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
+from components.resources import cache_key
 from indexing.clusters import Clusters, cluster
 from indexing.lab import Lab
-from indexing.projection import MapCache, MapParams, Projection, get_map, warm_up_in_background
-from indexing.store import Record
+from indexing.map_jobs import JobState, MapJobs
+from indexing.projection import MapParams, Projection
 
 
 @st.cache_resource(show_spinner=False)
-def start_umap_warmup() -> None:
-    """Compile UMAP's numba code in a background thread, once per server process."""
-    warm_up_in_background()
-
-
-@st.cache_resource(show_spinner="Reading vectors…", max_entries=4)
-def collection_vectors(_lab: Lab, where: str, count: int) -> tuple[list[Record], np.ndarray]:
-    return _lab.store.all()
+def map_jobs(data_dir: str) -> MapJobs:
+    """One registry of background fits per data directory, for the whole server."""
+    return MapJobs(data_dir)
 
 
 @st.cache_resource(show_spinner=False)
@@ -26,18 +21,36 @@ def _refits_done() -> dict:
     return {}
 
 
-@st.cache_resource(show_spinner="Fitting the map (once per collection and parameters)…", max_entries=8)
-def collection_map(_lab: Lab, where: str, count: int, params: MapParams, refit_token: int) -> Projection:
-    """The cached map; a new ``refit_token`` refits once, later content changes are placed, not refitted."""
-    records, vectors = collection_vectors(_lab, where, count)
+@st.cache_resource(show_spinner="Laying out the map…", max_entries=8)
+def _projection(_lab: Lab, _jobs: MapJobs, where: str, version: str, params: MapParams, stamp: float) -> Projection:
+    records, vectors = _lab.vectors()
+    return _jobs.projection(_lab.store.name, [r.id for r in records], vectors, params)
+
+
+def collection_map(lab: Lab, params: MapParams, refit_token: int) -> tuple[Projection, JobState | None]:
+    """The map to draw now and the state of its background fit (None when none ran in this server).
+
+    A new ``refit_token`` starts a fit of everything in the background; the current map stays until it lands."""
+    jobs = map_jobs(str(lab.settings.data_dir))
+    where = cache_key(lab)
     done = _refits_done()
-    refit = refit_token > done.get((where, params), 0)
-    projection, _ = get_map(MapCache(_lab.settings.data_dir), _lab.store.name, [r.id for r in records], vectors,
-                            params, refit=refit)
-    done[(where, params)] = refit_token
-    return projection
+    if refit_token > done.get((where, params), 0):
+        records, vectors = lab.vectors()
+        jobs.start(lab.store.name, [r.id for r in records], vectors, params)
+        done[(where, params)] = refit_token
+    projection = _projection(lab, jobs, where, lab.version(), params, jobs.stamp(lab.store.name, params))
+    return projection, jobs.state(lab.store.name, params)
+
+
+def start_fit(lab: Lab, params: MapParams | None = None) -> None:
+    """After an ingest: if the collection has no map yet, fit one in the background, so it is ready when
+    someone opens the Map (an existing map places new items itself)."""
+    params, jobs = params or MapParams(), map_jobs(str(lab.settings.data_dir))
+    records, vectors = lab.vectors()
+    if records and not jobs.stamp(lab.store.name, params):
+        jobs.start(lab.store.name, [r.id for r in records], vectors, params)
 
 
 @st.cache_resource(show_spinner="Clustering…", max_entries=4)
-def collection_clusters(_lab: Lab, where: str, count: int) -> Clusters:
-    return cluster(collection_vectors(_lab, where, count)[1])
+def collection_clusters(_lab: Lab, where: str, version: str) -> Clusters:
+    return cluster(_lab.vectors()[1])

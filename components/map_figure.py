@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from components.palette import Colouring, colouring, sequential
 from indexing.store import Record
 
 MAX_CATEGORIES = 20  # more legend entries than this is noise; the rest share "other"
@@ -61,18 +62,28 @@ def _scatter(coords: np.ndarray, **kwargs):
 
 
 def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str],
-               overlay: Overlay | None = None, selected: int | None = None, height: int = 620) -> go.Figure:
-    """Build the figure; ``customdata`` of every point is its index in ``records``."""
+               overlay: Overlay | None = None, selected: int | None = None, height: int = 620,
+               scheme: Colouring | None = None, selection_shape: dict | None = None) -> go.Figure:
+    """Build the figure; ``customdata`` of every point is its index in ``records``.
+
+    Every trace carries its colour explicitly (``scheme``, default: ``palette.colouring``), so an exported
+    HTML file draws exactly what the page draws."""
     fig = go.Figure()
     coords = coords.astype(np.float32)
     labels = np.array([hover_label(r) for r in records], dtype=object)
-    categories, bucketed = _bucket(colours)
+    _, bucketed = _bucket(colours)
+    scheme = scheme or colouring(bucketed)
     bucketed_arr = np.array(bucketed, dtype=object)
     dim = 0.25 if overlay else 0.85
-    for category in categories:
+    edge = {"width": 0.6, "color": "rgba(60,60,60,0.7)"} if scheme.outline else {"width": 0}
+    for category in [c for c in scheme.order if c in set(bucketed)]:
         idx = np.flatnonzero(bucketed_arr == category).astype(np.int32)
         fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(category)[:40], customdata=idx,
-                               hovertext=labels[idx], hoverinfo="text", marker={"size": 6, "opacity": dim}))
+                               hovertext=labels[idx], hoverinfo="text",
+                               marker={"size": 7, "opacity": dim, "color": scheme.colours.get(category, "#9e9e9e"),
+                                       "line": edge},
+                               # plotly fades the rest after a click or selection; keep them readable
+                               **({"unselected": {"marker": {"opacity": 0.45}}} if coords.shape[1] == 2 else {})))
     if overlay and overlay.neighbours:
         nb = np.array(overlay.neighbours, dtype=np.int32)
         segments = np.full((len(nb) * 3, coords.shape[1]), np.nan, np.float32)
@@ -83,7 +94,8 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
         fig.add_trace(_scatter(coords[nb], mode="markers", name="top-k", customdata=nb,
                                hovertext=[f"{labels[i]} · {s:.3f}" for i, s in zip(nb, overlay.scores)],
                                hoverinfo="text",
-                               marker={"size": 11, "opacity": 1.0, "line": {"width": 2, "color": "black"}}))
+                               marker={"size": 11, "opacity": 1.0, "color": "white",
+                                       "line": {"width": 2, "color": "black"}}))
     if overlay:
         fig.add_trace(_scatter(overlay.coords[None, :], mode="markers", name="query",
                                hovertext=[html.escape(overlay.label[:80])], hoverinfo="text",
@@ -92,15 +104,27 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
     if selected is not None and 0 <= selected < len(records):
         fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",
                                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))
-    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 10, "b": 0}, legend={"itemsizing": "constant"},
-                      dragmode="lasso" if coords.shape[1] == 2 else "orbit", uirevision="simlab-map")
+    # The top margin keeps plotly's toolbar above the legend. Pan as the default drag (box and lasso are in
+    # the toolbar): with lasso as the default, Streamlit turns click-selection off and a click does nothing.
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 36, "b": 0},
+                      legend={"itemsizing": "constant", "y": 1, "yanchor": "top"},
+                      dragmode="pan" if coords.shape[1] == 2 else "orbit", clickmode="event+select",
+                      uirevision="simlab-map", plot_bgcolor="#f4f4f6", paper_bgcolor="white",
+                      selections=[selection_shape] if selection_shape else None)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
 
 
+BANDS = [f"top {10 * (b + 1)}%" if b == 0 else f"{10 * b}–{10 * (b + 1)}%" for b in range(10)]
+
+
 def similarity_bands(ranks) -> list[str]:
     """A category per item from its 1-based rank: which tenth of the collection it falls in."""
     n = max(1, len(ranks))
-    return [f"{min(9, (int(r) - 1) * 10 // n) * 10:02d}–{min(9, (int(r) - 1) * 10 // n) * 10 + 10}% most similar"
-            for r in ranks]
+    return [BANDS[min(9, (int(r) - 1) * 10 // n)] for r in ranks]
+
+
+def band_scheme() -> Colouring:
+    """The similarity bands in order, most similar first, on one sequential scale."""
+    return sequential(BANDS)

@@ -5,12 +5,16 @@ import csv
 import io
 from collections.abc import Sequence
 
+import numpy as np
 import streamlit as st
 
 from components.state import MapKeys as K
 from indexing.projection import MapParams
 from indexing.store import Record
 from indexing.trec import safe_cell
+
+MAX_LASSO_VERTICES = 64  # enough for the shape a hand draws; keeps the URL short
+
 
 def _refit() -> None:
     st.session_state[K.REFIT] += 1
@@ -70,3 +74,65 @@ def selection_csv(records: Sequence[Record]) -> str:
     for r in records:
         writer.writerow([safe_cell(v) for v in [r.id, r.kind, r.name, r.text or ""] + [r.metadata.get(f) for f in fields]])
     return out.getvalue()
+
+
+def region_from_event(event) -> str:
+    """The box or lasso of a plotly selection event as short text for the URL ('' for a click or none)."""
+    selection = (getattr(event, "selection", None) or {}) if event else {}
+    for box in selection.get("box") or []:
+        xs, ys = box.get("x") or [], box.get("y") or []
+        if len(xs) == 2 and len(ys) == 2:
+            return "box:" + ",".join(f"{v:.4g}" for v in (min(xs), max(xs), min(ys), max(ys)))
+    for lasso in selection.get("lasso") or []:
+        xs, ys = lasso.get("x") or [], lasso.get("y") or []
+        if len(xs) >= 3 and len(xs) == len(ys):
+            keep = np.unique(np.linspace(0, len(xs) - 1, min(len(xs), MAX_LASSO_VERTICES)).round().astype(int))
+            return "lasso:" + ";".join(f"{xs[i]:.4g},{ys[i]:.4g}" for i in keep)
+    return ""
+
+
+def parse_region(text: str) -> tuple[str, np.ndarray] | None:
+    """('box', [x0, x1, y0, y1]) or ('lasso', (n, 2) vertices); None for anything malformed."""
+    kind, _, body = text.partition(":")
+    try:
+        if kind == "box":
+            values = np.array([float(v) for v in body.split(",")])
+            return ("box", values) if values.shape == (4,) and np.isfinite(values).all() else None
+        if kind == "lasso":
+            vertices = np.array([[float(v) for v in pair.split(",")] for pair in body.split(";")])
+            ok = vertices.ndim == 2 and vertices.shape[1] == 2 and len(vertices) >= 3 and np.isfinite(vertices).all()
+            return ("lasso", vertices) if ok else None
+    except ValueError:
+        return None
+    return None
+
+
+def region_points(text: str, coords: np.ndarray) -> list[int]:
+    """Indices of the 2-D map points inside the region (ray casting for a lasso)."""
+    region = parse_region(text)
+    if region is None or coords.ndim != 2 or coords.shape[1] != 2 or not len(coords):
+        return []
+    kind, g = region
+    x, y = coords[:, 0], coords[:, 1]
+    if kind == "box":
+        inside = (x >= g[0]) & (x <= g[1]) & (y >= g[2]) & (y <= g[3])
+    else:
+        inside = np.zeros(len(coords), bool)
+        for (x1, y1), (x2, y2) in zip(g, np.roll(g, -1, axis=0)):
+            crosses = (y1 > y) != (y2 > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                at = (x2 - x1) * (y - y1) / (y2 - y1) + x1
+            inside ^= crosses & (x < at)
+    return np.flatnonzero(inside).tolist()
+
+
+def region_shape(text: str) -> dict | None:
+    """The region as a plotly layout selection, so a shared link shows the outline it selected."""
+    region = parse_region(text)
+    if region is None:
+        return None
+    kind, g = region
+    if kind == "box":
+        return {"type": "rect", "xref": "x", "yref": "y", "x0": g[0], "x1": g[1], "y0": g[2], "y1": g[3]}
+    return {"type": "path", "xref": "x", "yref": "y",
+            "path": "M" + "L".join(f"{vx},{vy}" for vx, vy in g) + "Z"}

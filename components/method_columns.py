@@ -10,14 +10,15 @@ from indexing.store import Record
 
 
 def method_columns(result: RichResult, records: list[Record], blobs: Blobs, labels: dict[str, str],
-                   per_column: int = 6, key: str = "m") -> None:
+                   per_column: int = 6, key: str = "m", score_names: dict[str, str] | None = None) -> None:
     methods = list(result.results)
     for col, method in zip(st.columns(len(methods)), methods):
         with col:
             st.markdown(f"**{labels.get(method, method)}**")
             r = result.results[method]
             for i, score in list(zip(r.top, r.scores))[:per_column]:
-                item_card(records[i].with_score(score), blobs, key_prefix=f"{key}-{method}")
+                item_card(records[i].with_score(score), blobs, key_prefix=f"{key}-{method}",
+                          score_name=(score_names or {}).get(method, "score"))
                 others = ", ".join(f"{labels.get(m, m)} #{int(result.ranks[m][i])}" for m in methods if m != method)
                 st.caption(f"rank elsewhere: {others}")
 

@@ -1,37 +1,76 @@
-"""Choose a reference image: an item of the collection (by name) or an uploaded file."""
+"""Choose a reference image by sight: find it by a few words (or browse), click "Use", see it large.
+
+Picking from a list of ids was slow and blind; the chosen reference is always shown as a picture.
+"""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+from indexing.lab import Lab
 from indexing.rich_queries import Reference
 from indexing.store import Record
 
-MAX_LISTED = 2000
+CANDIDATES = 8
+REFERENCE_PX = 320
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
 
-def reference_picker(records: list[Record], key: str) -> Reference:
+def _use(state_key: str, item_id: str) -> None:
+    st.session_state[state_key] = item_id
+
+
+def candidates(lab: Lab, images: list[int], records: list[Record], vectors: np.ndarray, words: str) -> list[int]:
+    """Indices of up to ``CANDIDATES`` images: the best matches for ``words``, or the first ones."""
+    if not words.strip():
+        return images[:CANDIDATES]
+    scores = vectors[images] @ lab.encoder.encode_texts([words.strip()])[0]
+    return [images[i] for i in np.argsort(-scores)[:CANDIDATES]]
+
+
+def show_reference(lab: Lab, record: Record | None = None, data: bytes | None = None) -> None:
+    """The reference as a picture, large enough to see (the original when there is one)."""
+    if data is not None:
+        st.image(data, width=REFERENCE_PX, caption="Reference (uploaded)")
+        return
+    path = lab.blobs.original_path(record.id) or lab.blobs.thumb_path(record.id)
+    st.image(str(path), width=REFERENCE_PX)
+    st.text(f"Reference: {record.name}")
+
+
+def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: str) -> Reference:
     """Returns the chosen reference (possibly empty); widgets are keyed under ``key``."""
     source = st.radio("Reference image", ["From the index", "Upload"], horizontal=True, key=f"{key}-source")
     if source == "Upload":
-        upload = st.file_uploader("Image", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"],
-                                  key=f"{key}-upload")
-        return Reference(image=upload.getvalue() if upload else None)
-    images = [r for r in records if r.kind == "image"][:MAX_LISTED]
-    if not images:
-        st.info("No images in the index yet; upload one instead, or add some on the Ingest page.")
-        return Reference()
-    labels = {r.id: f"{r.name} · {r.id[:12]}" for r in images}
-    chosen = st.selectbox("Item", list(labels), format_func=labels.get, key=f"{key}-item")
-    return Reference(item=chosen)
+        upload = st.file_uploader("Image", type=UPLOAD_TYPES, key=f"{key}-upload")
+        if upload is None:
+            return Reference()
+        show_reference(lab, data=upload.getvalue())
+        return Reference(image=upload.getvalue())
+    images = [i for i, r in enumerate(records) if r.kind == "image"]
+    chosen_key = f"{key}-item"
+    by_id = {records[i].id: i for i in images}
+    if st.session_state.get(chosen_key) not in by_id:
+        st.session_state[chosen_key] = records[images[0]].id
+    show_reference(lab, records[by_id[st.session_state[chosen_key]]])
+    words = st.text_input("Find another reference", key=f"{key}-find", placeholder="a red circle",
+                          help="A few words; the closest images appear below. Empty: the first images.")
+    cols = st.columns(4)
+    for n, i in enumerate(candidates(lab, images, records, vectors, words)):
+        with cols[n % 4]:
+            st.image(str(lab.blobs.thumb_path(records[i].id)), width="stretch")
+            st.button("Use", key=f"{key}-use-{records[i].id}", on_click=_use, args=(chosen_key, records[i].id),
+                      width="stretch", disabled=records[i].id == st.session_state[chosen_key])
+    return Reference(item=st.session_state[chosen_key])
 
 
-def reference_layout(records: list[Record], key: str):
+def reference_layout(lab: Lab, records: list[Record], vectors: np.ndarray, key: str):
     """Stop with a message when there are no images; else draw the picker on the left and return
     (reference, right-hand column) for the page's own controls."""
     if not any(r.kind == "image" for r in records):
         st.info("No images in the index yet. Add some on the Ingest page (or load the demo world).")
         st.stop()
-    left, right = st.columns([1, 2])
+    left, right = st.columns([1, 1])
     with left:
-        ref = reference_picker(records, key=key)
+        ref = reference_picker(lab, records, vectors, key=key)
     return ref, right

@@ -33,17 +33,36 @@ def _lab(settings: Settings, spec: ModelSpec) -> Lab:
     return open_lab(settings, encoder=_encoder(spec, settings.batch_size), client=_client(settings))
 
 
-def get_lab(model: str) -> Lab:
-    """The lab for the chosen model; on a problem, show it plainly and stop the page."""
+class LabUnavailable(RuntimeError):
+    """The chosen model or the store cannot be opened; the message says why."""
+
+
+def open_cached_lab(model: str) -> Lab:
+    """The cached lab for ``model``; raises ``LabUnavailable`` with a one-line reason."""
     try:
         settings = load_settings()
         pretrained = settings.pretrained if model == settings.model else None
-        lab = _lab(settings, _spec(model, pretrained))
+        return _lab(settings, _spec(model, pretrained))
     except (ModelUnavailable, StoreUnavailable, DimensionMismatch, ValueError) as exc:
+        raise LabUnavailable(str(exc)) from exc
+
+
+def get_lab(model: str) -> Lab:
+    """The lab for the chosen model; on a problem, show it plainly and stop the page."""
+    try:
+        lab = open_cached_lab(model)
+    except LabUnavailable as exc:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the run
+    return check_store(lab)
+
+
+def check_store(lab: Lab) -> Lab:
+    """Reopen after another process's writes; report a store that stopped answering and stop the page."""
+    settings = lab.settings
     try:
+        lab.sync()  # another process wrote to the embedded store: reopen before anything reads it
         lab.store.count()  # one cheap call: a server that went away since is reported, not a traceback
     except Exception as exc:  # chromadb raises connection errors of several types
         st.error(f"The store ({settings.store_location}) is not answering: {str(exc).splitlines()[0][:200]}. "
@@ -53,16 +72,16 @@ def get_lab(model: str) -> Lab:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def metadata_values(_lab: Lab, where: str, count: int) -> dict[str, list[str]]:
-    """Metadata fields and values for filter widgets; recomputed only when the collection changes size.
+def metadata_values(_lab: Lab, where: str, version: str) -> dict[str, list[str]]:
+    """Metadata fields and values for filter widgets; recomputed only when the collection changes.
 
     ``where`` names the store and collection (``cache_key``), so two stores never share an entry."""
     return _lab.store.metadata_values()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def stats(_lab: Lab, where: str, count: int) -> dict:
-    """Counts per kind etc.; recomputed only when the collection changes size."""
+def stats(_lab: Lab, where: str, version: str) -> dict:
+    """Counts per kind etc.; recomputed only when the collection changes."""
     return _lab.stats()
 
 
@@ -72,7 +91,7 @@ def cache_key(lab: Lab) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _rankings(_lab: Lab, where: str, count: int, qid: str, spec: str, grades: str) -> dict[str, Ranking]:
+def _rankings(_lab: Lab, where: str, version: str, qid: str, spec: str, grades: str) -> dict[str, Ranking]:
     records, vectors = _lab.vectors()
     return run_methods(SavedQuery(qid, qid, json.loads(spec)), _lab.encoder, records, vectors,
                        _lab.settings.data_dir, dict(json.loads(grades)))
@@ -81,5 +100,5 @@ def _rankings(_lab: Lab, where: str, count: int, qid: str, spec: str, grades: st
 def saved_rankings(lab: Lab, query: SavedQuery, qrels: dict[str, dict[str, int]]) -> dict[str, Ranking]:
     """A saved query's rankings, recomputed only when the collection, its spec or (with feedback) its grades change."""
     grades = sorted(qrels.get(query.qid, {}).items()) if query.spec.get("feedback") else []
-    return _rankings(lab, cache_key(lab), lab.store.count(), query.qid, json.dumps(query.spec, sort_keys=True),
+    return _rankings(lab, cache_key(lab), lab.version(), query.qid, json.dumps(query.spec, sort_keys=True),
                      json.dumps(grades))

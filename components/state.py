@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.url_state import UrlField
+
 
 class Keys:
     MODEL = "model_choice"  # persists across pages (widget keys are dropped on page switch)
     MODEL_WIDGET = "model_widget"
+    ACTIVE_MODEL = "active_model"  # the last model that loaded: where a failed pick falls back to
+    MODEL_NOTICE = "model_notice"  # why the last pick failed, shown once
     QUERY_MODE = "query_mode"
     QUERY_TEXT = "query_text"
     QUERY_ITEM = "query_item"
@@ -55,10 +59,14 @@ class MapKeys:
     DIMS = "map_dims"
     SAMPLE = "map_sample"
     K = "map_k"
+    REGION = "map_region"  # a box or lasso selection, as text (``selection.region_text``)
     REFIT = "map_refit_token"
     CHART = "map_chart"
+    HAD_SELECTION = "map_had_selection"
 
-    URL = {QUERY: str, ITEM: str, COLOUR: str, SELECTED: str, NEIGHBORS: int, MIN_DIST: float, DIMS: int,
-           SAMPLE: int, K: int}
-    DEFAULTS = {QUERY: "", ITEM: "", COLOUR: "kind", SELECTED: "", NEIGHBORS: 15, MIN_DIST: 0.1, DIMS: 2,
-                SAMPLE: 10_000, K: 10, REFIT: 0}
+    # The ranges are the widgets' own: a value outside them would make the widget raise.
+    URL = {QUERY: UrlField(str), ITEM: UrlField(str), COLOUR: UrlField(str), SELECTED: UrlField(str),
+           REGION: UrlField(str), NEIGHBORS: UrlField(int, 2, 100), MIN_DIST: UrlField(float, 0.0, 1.0),
+           DIMS: UrlField(int, choices=(2, 3)), SAMPLE: UrlField(int, 100, 200_000), K: UrlField(int, 1, 100)}
+    DEFAULTS = {QUERY: "", ITEM: "", COLOUR: "kind", SELECTED: "", REGION: "", NEIGHBORS: 15, MIN_DIST: 0.1,
+                DIMS: 2, SAMPLE: 10_000, K: 10, REFIT: 0, HAD_SELECTION: False}

@@ -14,3 +14,9 @@ def ingest_summary(summary: dict) -> None:
     if summary["errors"]:
         st.dataframe(pd.DataFrame(summary["errors"], columns=["source", "reason"]), hide_index=True,
                      width="stretch")
+    duplicates = summary.get("duplicates") or []
+    if duplicates:
+        more = summary["skipped"] - len(duplicates)
+        with st.expander(f"Skipped as duplicates (already stored, or repeated in this upload): {summary['skipped']}"
+                         + (f" — the first {len(duplicates)} listed" if more > 0 else "")):
+            st.dataframe(pd.DataFrame({"source": duplicates}), hide_index=True, width="stretch")

@@ -16,6 +16,9 @@ METHOD_LABELS = {
     "image": "image only", "text": "text only", "sum": "weighted sum", "slerp": "slerp",
     "product": "score product", "clauses": "clause split",
 }
+# What each method's score is, for the label next to it (only some are cosines).
+SCORE_NAMES = {"image": "cosine", "text": "cosine", "sum": "cosine", "slerp": "cosine",
+               "product": "product of cosines", "clauses": "clause score"}
 
 
 def normalise(v: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ ConditionKind = Literal["focus", "change", "object"]
 CONDITION_METHODS = ("image", "sum", "basis", "product")
 METHOD_LABELS = {"image": "image only", "sum": "image + condition text", "basis": "text-basis projection",
                  "product": "product fusion"}
+SCORE_NAMES = {"image": "cosine", "sum": "cosine", "basis": "projected cosine", "product": "fused score"}
 
 # Built-in vocabulary; users can edit it on the Condition page. The demo world's words come first.
 VOCABULARY: dict[str, list[str]] = {

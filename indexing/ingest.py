@@ -19,6 +19,7 @@ from indexing.sources import Failure, Pending, PendingImage, Plan, image_id, tex
 from indexing.store import Record, Store
 
 Progress = Callable[[int, int], None]
+MAX_LISTED = 1000  # duplicates named in a summary; the count is always whole
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Summary:
     blank: int = 0
     truncated: int = 0
     errors: list[Failure] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # sources of the skipped items, the first MAX_LISTED
 
     def fail(self, failure: Failure) -> None:
         self.failed += 1
@@ -38,7 +40,8 @@ class Summary:
 
     def as_dict(self) -> dict:
         return {"added": self.added, "skipped": self.skipped, "failed": self.failed, "blank": self.blank,
-                "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors]}
+                "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors],
+                "duplicates": self.duplicates[:MAX_LISTED]}
 
 
 @dataclass
@@ -49,7 +52,7 @@ class Prepared:
     pixels: list = field(default_factory=list)
     texts: list[Record] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    duplicates: int = 0
+    duplicates: list[str] = field(default_factory=list)  # sources
     size: int = 0
 
 
@@ -94,7 +97,7 @@ class Ingestor:
         stored = self.store.existing([r.id for r, _, _ in candidates])
         for rec, item, data in candidates:
             if rec.id in stored or rec.id in seen:
-                out.duplicates += 1
+                out.duplicates.append(item.source)
                 continue
             if data is None:
                 rec.truncated = self.encoder.is_truncated(rec.text or "")
@@ -114,7 +117,8 @@ class Ingestor:
     def _write(self, prepared: Prepared, summary: Summary) -> None:
         for failure in prepared.failures:
             summary.fail(failure)
-        summary.skipped += prepared.duplicates
+        summary.skipped += len(prepared.duplicates)
+        summary.duplicates += prepared.duplicates[:max(0, MAX_LISTED - len(summary.duplicates))]
         if prepared.images:
             vectors = self.encoder.encode_pixels(torch.stack(prepared.pixels))
             self.store.upsert(prepared.images, vectors)

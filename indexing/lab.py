@@ -8,12 +8,13 @@ import numpy as np
 
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
+from indexing.generation import bump_generation, read_generation
 from indexing.ingest import Ingestor, Progress, Summary
 from indexing.models import ModelSpec, resolve
 from indexing.search import Query, neighbours
 from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
-from indexing.store import Hit, Record, Store, open_client
+from indexing.store import Hit, Record, Store, open_client, reopen_client
 from indexing.writelock import write_lock
 
 
@@ -25,16 +26,43 @@ class Lab:
     encoder: Encoder
     store: Store
     blobs: Blobs
-    _vectors: tuple[int, list[Record], np.ndarray] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _vectors: tuple[str, list[Record], np.ndarray] | None = field(default=None, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _seen: str | None = field(default=None, repr=False)  # the write generation this lab's client reflects
+
+    def __post_init__(self) -> None:
+        if self._seen is None:  # what the client saw when it was opened ("?" forces a reopen)
+            self._seen = getattr(self.store.client, "simlab_generation", "?")
+
+    def sync(self) -> bool:
+        """Reopen the embedded store if another process wrote since this lab last looked; True if it did.
+
+        One small file read; call it at the start of every page run. Server mode needs nothing: the
+        server is the only process that holds the collection.
+        """
+        if self.settings.chroma_host:
+            return False
+        with self._lock:
+            now = read_generation(self.settings.data_dir)
+            if now == self._seen:
+                return False
+            client = reopen_client(self.settings)
+            self.store = Store(client, self.spec.key, self.spec.label, self.encoder.dim)
+            self._seen, self._vectors = client.simlab_generation, None
+            return True
+
+    def version(self) -> str:
+        """Identifies the collection's content for caches: changes with every write, in any process."""
+        self.sync()
+        return f"{self._seen or '-'}:{self.store.count()}"
 
     def vectors(self) -> tuple[list[Record], np.ndarray]:
-        """Every record and its vector, fetched once per collection version (its item count)."""
+        """Every record and its vector, fetched once per collection version."""
         with self._lock:
-            count = self.store.count()
-            if self._vectors is None or self._vectors[0] != count:
+            version = self.version()
+            if self._vectors is None or self._vectors[0] != version:
                 records, vectors = self.store.all()
-                self._vectors = (count, records, vectors)
+                self._vectors = (version, records, vectors)
             return self._vectors[1], self._vectors[2]
 
     @property
@@ -44,7 +72,13 @@ class Lab:
     def ingest(self, plan: Plan, progress: Progress | None = None) -> Summary:
         """Run a plan into the store; refused at once (``StoreBusy``) while another process is writing."""
         with write_lock(self.settings.data_dir):
-            return Ingestor(self.encoder, self.store, self.blobs, self.settings.batch_size).run(plan, progress)
+            self.sync()  # write through a client that has seen the other writers' items
+            try:
+                self._seen = bump_generation(self.settings.data_dir)
+                return Ingestor(self.encoder, self.store, self.blobs, self.settings.batch_size).run(plan, progress)
+            finally:
+                # Others reopen; this lab's own client already holds what it wrote.
+                self._seen = bump_generation(self.settings.data_dir)
 
     def search(self, query: Query, k: int = 10, kind: str | None = None,
                filters: dict[str, str] | None = None) -> list[Hit]:

@@ -101,11 +101,14 @@ class LabelStore:
     def save_query(self, name: str, spec: dict, qid: str | None = None) -> SavedQuery:
         validate_spec(spec)
         name = name.strip() or spec.get("text") or spec.get("condition") or "query"
-        qid = qid or "q-" + uuid.uuid4().hex[:10]
+        stored = json.dumps(spec, sort_keys=True)
         with self._connect() as db:
+            if qid is None:  # the same question saved twice is one saved query (renamed if the name changed)
+                same = db.execute("SELECT qid FROM queries WHERE spec = ? ORDER BY created LIMIT 1", (stored,)).fetchone()
+                qid = same[0] if same else "q-" + uuid.uuid4().hex[:10]
             db.execute("INSERT INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(qid) DO UPDATE SET name=excluded.name, spec=excluded.spec",
-                       (qid, name, json.dumps(spec, sort_keys=True), time.time()))
+                       (qid, name, stored, time.time()))
         return SavedQuery(qid, name, spec)
 
     def ensure_query(self, qid: str) -> None:

@@ -58,6 +58,7 @@ class Projection:
     fitted: np.ndarray
     params: MapParams
     fit_seconds: float = 0.0
+    method: str = "umap"  # "pca": the quick layout shown while UMAP fits
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -95,6 +96,18 @@ def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
 
     dims = min(dims, vectors.shape[0], vectors.shape[1])
     return PCA(n_components=dims, random_state=seed).fit_transform(vectors).astype(np.float32)
+
+
+def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()) -> Projection:
+    """A PCA layout in well under a second: shown while UMAP fits (it needs no compiled code)."""
+    params.validate()
+    start = time.perf_counter()
+    n = len(ids)
+    coords = np.zeros((n, params.dims), np.float32)
+    if n > 1:
+        reduced = _pca(_normalise(np.asarray(vectors, np.float32)), params.dims, params.seed)
+        coords[:, :reduced.shape[1]] = reduced
+    return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start, method="pca")
 
 
 def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
@@ -166,6 +179,13 @@ class MapCache:
         digest = hashlib.sha256(f"{collection}|{params.key()}".encode()).hexdigest()[:24]
         return self.root / f"{collection}-{digest}.npz"
 
+    def stamp(self, collection: str, params: MapParams) -> float:
+        """The map file's modification time, 0 when there is none."""
+        try:
+            return self._path(collection, params).stat().st_mtime
+        except OSError:
+            return 0.0
+
     def load(self, collection: str, params: MapParams) -> Projection | None:
         path = self._path(collection, params)
         if not path.exists():
@@ -209,12 +229,6 @@ def warm_up() -> None:
 
     data = np.random.default_rng(0).normal(size=(4500, 8)).astype(np.float32)
     umap.UMAP(n_neighbors=15, n_epochs=5, random_state=0, n_jobs=1, low_memory=False).fit(data)
-
-
-def warm_up_in_background() -> threading.Thread:
-    thread = threading.Thread(target=warm_up, name="simlab-umap-warmup", daemon=True)
-    thread.start()
-    return thread
 
 
 def query_on_map(query: np.ndarray, vectors: np.ndarray, coords: np.ndarray, k: int = 10,

@@ -44,6 +44,7 @@ class Settings:
             ("SIMLAB_PRETRAINED", self.pretrained or "(default for the model)"),
             ("CHROMA_HOST", self.chroma_host or "(unset: embedded store)"),
             ("CHROMA_PORT", str(self.chroma_port)),
+            ("SIMLAB_BATCH", str(self.batch_size)),
             ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.headers)) or "(none)"),
             ("SIMLAB_ALLOWED_EMAILS", f"{len(self.allowed_emails)} entries" if self.allowed_emails
              else "(unset: no sign-in)"),

@@ -9,6 +9,7 @@ from typing import Any
 import chromadb
 import numpy as np
 
+from indexing.generation import read_generation
 from indexing.settings import Settings
 
 # Our own metadata keys; user metadata (CSV columns, demo attributes) is stored beside them.
@@ -77,12 +78,24 @@ def open_client(settings: Settings):
             return client
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path))
+        seen = read_generation(settings.data_dir)  # before opening: a write in between only costs a reopen
+        client = chromadb.PersistentClient(path=str(path))
+        client.simlab_generation = seen
+        return client
     except Exception as exc:  # chromadb raises connection, auth and file errors of many types
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise StoreUnavailable(f"Cannot open the store ({settings.store_location}): {first}. "
                                "Check that the Chroma server is running and CHROMA_HOST/CHROMA_PORT/CHROMA_HEADERS, "
                                "or that SIMLAB_DATA is writable.") from exc
+
+
+def reopen_client(settings: Settings):
+    """A fresh client whose view includes other processes' writes (embedded Chroma caches one per path)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    # Clients already handed out keep their own system; only new ones see the files anew.
+    SharedSystemClient.clear_system_cache()
+    return open_client(settings)
 
 
 def collection_name(model_key: str, dim: int) -> str:

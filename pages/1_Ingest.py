@@ -1,6 +1,7 @@
 """Ingest: upload images, texts or zips, or load the demo world; see what was added, skipped and failed."""
 import streamlit as st
 
+from components.map_data import start_fit
 from components.progress import progress_bar
 from components.sidebar import sidebar
 from components.state import Keys
@@ -29,6 +30,7 @@ if st.button(f"Ingest {len(uploads or [])} file(s)", key=Keys.INGEST_BUTTON, dis
         st.error(str(exc))
     else:
         st.session_state[Keys.UPLOADER_GEN] += 1
+        start_fit(lab)  # the map is fitted in the background, ready when someone opens it
         st.rerun()
 
 st.subheader("Demo world")
@@ -41,6 +43,7 @@ if st.button("Load demo world", key=Keys.DEMO_BUTTON):
     except StoreBusy as exc:
         st.error(str(exc))
     else:
+        start_fit(lab)
         st.rerun()
 
 if st.session_state[Keys.LAST_SUMMARY]:

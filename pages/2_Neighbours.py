@@ -18,7 +18,7 @@ if count == 0:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
 
-form = query_builder(metadata_values(lab, cache_key(lab), count))
+form = query_builder(metadata_values(lab, cache_key(lab), lab.version()))
 if form.query is None:
     st.caption("Type a text, upload an image, or pick an item to see its nearest neighbours.")
     st.stop()
@@ -32,6 +32,8 @@ except (QueryError, MediaError) as exc:
 if form.query.item:
     st.caption("Query item")
     gallery(lab.store.get([form.query.item]), lab.blobs, columns=4, key_prefix="query")
+if form.query.image:
+    st.image(form.query.image, width=320, caption="Query image")
 q = form.query
 spec = ({"type": "text", "text": q.text} if q.text else {"type": "item", "item": q.item} if q.item
         else {"type": "image", "image_path": store_query_image(lab, q.image)})

@@ -3,9 +3,11 @@ import streamlit as st
 
 from components.cards import item_card
 from components.gallery import gallery
-from components.map_data import collection_clusters, collection_map, collection_vectors, start_umap_warmup
+from components.map_data import collection_clusters, collection_map
 from components.map_figure import Overlay, colour_values, map_figure
-from components.map_view import map_controls, selection_csv, selected_indices
+from components.map_status import map_status
+from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
+                                 selection_csv)
 from components.resources import cache_key
 from components.save_query import save_query_button
 from components.sidebar import sidebar
@@ -16,21 +18,20 @@ from indexing.search import Query, QueryError, query_vector
 
 st.set_page_config(page_title="SimLab · Map", layout="wide")
 lab = sidebar()
-start_umap_warmup()  # numba compiles in the background while the page reads vectors
-load_from_url(K.URL)
+url_notes = load_from_url(K.URL)
 st.title("Map")
+for note in url_notes:
+    st.caption(note)
 
-count = lab.store.count()
-if count == 0:
+records, vectors = lab.vectors()
+if not records:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
-where = cache_key(lab)
-records, vectors = collection_vectors(lab, where, count)
 params = map_controls(records)
-projection = collection_map(lab, where, count, params, st.session_state[K.REFIT])
-clusters = collection_clusters(lab, where, count) if st.session_state[K.COLOUR] == "cluster" else None
-st.caption(f"{len(projection):,} points · fitted in {projection.fit_seconds:.1f} s · "
-           f"{int((~projection.fitted).sum()):,} placed from their neighbours (refit to include them in the fit)")
+projection, fit_state = collection_map(lab, params, st.session_state[K.REFIT])
+map_status(lab, projection, fit_state)
+clusters = (collection_clusters(lab, cache_key(lab), lab.version()) if st.session_state[K.COLOUR] == "cluster"
+            else None)
 
 overlay = None
 text, item = st.session_state[K.QUERY].strip(), st.session_state[K.ITEM].strip()
@@ -47,15 +48,24 @@ if text or item:
 ids = [r.id for r in records]
 selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
 colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels)
-fig = map_figure(projection.coords, records, colours, overlay, selected)
+fig = map_figure(projection.coords, records, colours, overlay, selected,
+                 selection_shape=region_shape(st.session_state[K.REGION]))
 left, right = st.columns([3, 2])
 with left:
     event = st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
     st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
                        file_name="simlab-map.html", mime="text/html", on_click="ignore")
-picked = selected_indices(event)
-if len(picked) == 1:
-    st.session_state[K.SELECTED] = ids[picked[0]]
+
+picked, region = selected_indices(event), region_from_event(event)
+if picked or region:  # the user clicked or selected in this session: that wins over the link
+    st.session_state[K.HAD_SELECTION] = True
+    st.session_state[K.REGION] = region
+    if len(picked) == 1 and not region:
+        st.session_state[K.SELECTED] = ids[picked[0]]
+elif st.session_state[K.HAD_SELECTION]:  # the user cleared the selection
+    st.session_state[K.REGION], st.session_state[K.HAD_SELECTION] = "", False
+else:  # a shared link's box or lasso
+    picked = region_points(st.session_state[K.REGION], projection.coords)
 save_to_url(K.URL)
 
 with right:
@@ -71,12 +81,14 @@ with right:
         gallery([records[i] for i in picked[:48]], lab.blobs, columns=3, key_prefix="map-sel")
     elif st.session_state[K.SELECTED] in ids:
         i = ids.index(st.session_state[K.SELECTED])
+        st.subheader("Selected item")
         item_card(records[i], lab.blobs, key_prefix="map-item")
         _, top, scores = query_on_map(vectors[i], vectors, projection.coords, 6, exclude=i)
         st.caption("Nearest neighbours")
-        gallery([records[j] for j in top], lab.blobs, columns=3, key_prefix="map-nb")
+        gallery([records[j].with_score(s) for j, s in zip(top, scores)], lab.blobs, columns=3, key_prefix="map-nb")
     else:
-        st.caption("Click a point, or box/lasso-select a group, or put a query on the map.")
+        st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
+                   "or put a query on the map.")
 
 if clusters is not None:
     st.subheader("Clusters")

@@ -6,7 +6,7 @@ from components.method_columns import method_columns
 from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
-from indexing.compose import COMPOSE_METHODS, METHOD_LABELS
+from indexing.compose import COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES
 from indexing.media import MediaError
 from indexing.rich_queries import compose
 from indexing.search import QueryError
@@ -18,7 +18,7 @@ st.caption("Reference image + modification text → the images that match both. 
            "reference itself never appears in its results.")
 
 records, vectors = lab.vectors()
-ref, right = reference_layout(records, key="compose-ref")
+ref, right = reference_layout(lab, records, vectors, key="compose-ref")
 with right:
     modification = st.text_input("Modification", key="compose-text", placeholder="make it blue")
     lam = st.slider("Text weight λ", 0.0, 1.0, 0.5, 0.05, key="compose-lambda",
@@ -41,7 +41,8 @@ if ref.item:
                             "methods": list(methods)}, modification, key="save-compose")
 for note in result.notes:
     st.caption(note)
-method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="compose")
+method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="compose",
+               score_names=SCORE_NAMES)
 
 if st.toggle("Show the composed query on the map", key="compose-map"):
     main = "sum" if "sum" in result.results else methods[0]

@@ -2,14 +2,14 @@
 import pandas as pd
 import streamlit as st
 
-from components.map_figure import similarity_bands
+from components.map_figure import band_scheme, similarity_bands
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns, rank_moves
 from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.vocabulary_editor import vocabulary_editor
-from indexing.condition import METHOD_LABELS, ConditionError
+from indexing.condition import METHOD_LABELS, SCORE_NAMES, ConditionError
 from indexing.media import MediaError
 from indexing.rich_queries import condition
 from indexing.search import QueryError
@@ -21,7 +21,7 @@ st.caption("Plain neighbours beside conditioned ones. Type an attribute (color, 
            "it, a value (blue) to change to it, or an object (the car).")
 
 records, vectors = lab.vectors()
-ref, right = reference_layout(records, key="condition-ref")
+ref, right = reference_layout(lab, records, vectors, key="condition-ref")
 with right:
     text = st.text_input("Condition", key="condition-text", placeholder="color")
     k = st.slider("Results per method", 1, 24, 6, key="condition-k")
@@ -42,7 +42,8 @@ st.caption(f"Condition: {what}")
 if ref.item:
     save_query_button(lab, {"type": "condition", "reference": ref.item, "condition": text}, text,
                       key="save-condition")
-method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="condition")
+method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="condition",
+               score_names=SCORE_NAMES)
 
 best = "basis" if "basis" in result.results else "sum"
 st.subheader(f"How {METHOD_LABELS[best]} moved the plain ranking")
@@ -51,4 +52,4 @@ st.dataframe(pd.DataFrame(rank_moves(result, best, records)), hide_index=True, w
 if st.toggle("Colour the map by conditional similarity", key="condition-map"):
     r = result.results[best]
     map_with_query(lab, result.query_vector, f"reference ({what})", r.top, r.scores,
-                   colours=similarity_bands(result.ranks[best]), key="condition-map-chart")
+                   colours=similarity_bands(result.ranks[best]), scheme=band_scheme(), key="condition-map-chart")

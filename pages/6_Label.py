@@ -53,7 +53,7 @@ elif items:
             skipped.append(current)
 
         label_buttons(labels.scale, lambda g: labels.judge(query.qid, current, annotator, g), skip, key="grade")
-        item_card(by_id[current], lab.blobs, key_prefix="label")
+        item_card(by_id[current], lab.blobs, key_prefix="label", large=True)
         if not blind:
             st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()
                                   if current in [d for d, _ in r]))

@@ -62,3 +62,12 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     if outcome.get_result().failed:
         item.failed = True
+
+
+@pytest.fixture(autouse=True)
+def _no_background_fits_left():
+    """Background map fits a test started must not keep a core busy during the next tests."""
+    yield
+    from indexing.map_jobs import stop_all
+
+    stop_all()

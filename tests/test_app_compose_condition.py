@@ -25,7 +25,8 @@ def card_buttons(at) -> list[str]:
 def test_compose_shows_every_method_and_never_the_reference(demo):
     at = AppTest.from_file(COMPOSE, default_timeout=300).run()
     assert not at.exception
-    reference = at.selectbox(key="compose-ref-item").value
+    reference = at.session_state["compose-ref-item"]
+    assert at.get("image")  # the reference is shown as a picture
     at.text_input(key="compose-text").input("make it blue").run()
     assert not at.exception
     headers = [m.value for m in at.markdown if m.value.startswith("**")]

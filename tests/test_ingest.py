@@ -17,7 +17,7 @@ def uploads():
 
 def test_ingest_adds_everything_and_reports_counts(lab):
     summary = lab.ingest(plan_uploads(uploads())).as_dict()
-    assert summary == {"added": 5, "skipped": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": []}
+    assert summary == {"added": 5, "skipped": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": [], "duplicates": []}
     assert lab.store.count() == 5 and lab.store.count_kind("image") == 2 and lab.store.count_kind("text") == 3
     leaf = [r for r in lab.store.get([h.id for h in lab.store.query(lab.encoder.encode_texts(["x"])[0], 10)])
             if r.text == "a green leaf"]
@@ -28,6 +28,7 @@ def test_reingest_is_idempotent_and_duplicates_in_one_batch_count_once(lab):
     lab.ingest(plan_uploads(uploads()))
     again = lab.ingest(plan_uploads(uploads() + [("copy-of-red.png", image_bytes((255, 0, 0)))]))
     assert again.added == 0 and again.skipped == 6 and lab.store.count() == 5
+    assert len(again.duplicates) == 6 and any("copy-of-red.png" in d for d in again.duplicates)  # named, not only counted
 
 
 def test_bad_items_fail_alone_and_stored_items_are_untouched(lab):

@@ -1,0 +1,35 @@
+"""A data directory's write generation: a token every writer replaces, so readers notice other writers.
+
+Chroma's embedded client keeps its own in-memory view of the files; after another process writes
+(the CLI ingesting while the app is open), that view is stale: new items are missing from queries and
+reading vectors fails ("Error finding id"). Every SimLab writer replaces this token before and after it
+writes; a reader that finds a token other than the one it last saw reopens its client.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+FILE = ".generation"
+
+
+def read_generation(data_dir: Path) -> str:
+    """The current token ('' before anything was ever written)."""
+    try:
+        return (Path(data_dir) / FILE).read_text().strip()
+    except OSError:
+        return ""
+
+
+def bump_generation(data_dir: Path) -> str:
+    """Replace the token atomically and return the new one."""
+    token = uuid.uuid4().hex
+    path = Path(data_dir) / FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gen-")
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    os.replace(tmp, path)
+    return token
