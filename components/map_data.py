@@ -43,12 +43,11 @@ def collection_map(lab: Lab, params: MapParams, refit_token: int) -> tuple[Proje
 
 
 def start_fit(lab: Lab, params: MapParams | None = None) -> None:
-    """After an ingest: if the collection has no map yet, fit one in the background, so it is ready when
-    someone opens the Map (an existing map places new items itself)."""
-    params, jobs = params or MapParams(), map_jobs(str(lab.settings.data_dir))
+    """After an ingest: fit the map in the background if it is missing or stale, so it is ready when someone
+    opens the Map (a good map places a few new items by itself)."""
     records, vectors = lab.vectors()
-    if records and not jobs.stamp(lab.store.name, params):
-        jobs.start(lab.store.name, [r.id for r in records], vectors, params)
+    map_jobs(str(lab.settings.data_dir)).ensure(lab.store.name, [r.id for r in records], vectors,
+                                                params or MapParams())
 
 
 @st.cache_resource(show_spinner="Clustering…", max_entries=4)

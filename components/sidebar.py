@@ -6,6 +6,7 @@ import streamlit as st
 from components.access import require_access
 from components.resources import LabUnavailable, check_store, get_lab, open_cached_lab
 from components.state import Keys, init_state
+from components.theme import apply_css
 from indexing.lab import Lab
 from indexing.models import AUTO, BUNDLED_NAME, PRETRAINED_NAME
 from indexing.settings import load_settings
@@ -57,6 +58,7 @@ def _use_app_navigation() -> None:
 def sidebar() -> Lab:
     """Draw the sidebar and return the lab for the chosen model (stops the page if none can load)."""
     _use_app_navigation()
+    apply_css()
     init_state()
     require_access()
     options = model_options()

@@ -110,15 +110,23 @@ class MapJobs:
         return self.cache.stamp(collection, params)
 
     def projection(self, collection: str, ids: list[str], vectors: np.ndarray, params: MapParams) -> Projection:
-        """The fitted map if there is one (new items placed); else a PCA preview, with a fit started
-        in the background unless one is running or has just failed."""
+        """The fitted map if there is one (new items placed); else a PCA preview. Either way a background
+        fit is started when the map is missing or stale (``ensure``)."""
+        cached = self.ensure(collection, ids, vectors, params)
+        return preview(ids, vectors, params) if cached is None else extend(cached, ids, vectors)
+
+    def ensure(self, collection: str, ids: list[str], vectors: np.ndarray,
+               params: MapParams) -> Projection | None:
+        """Start a background fit unless a good one exists, is running, or has just failed; returns the
+        cached map. Stale: more items were added since the fit than it was fitted on (a map of 5 items
+        cannot place 40 more)."""
         cached = self.cache.load(collection, params)
-        if cached is not None:
-            return extend(cached, ids, vectors)
+        if cached is not None and len(set(ids) - set(cached.ids)) <= len(cached.ids):
+            return cached
         state = self.state(collection, params)
-        if state is None or not (state.running or state.error):
+        if len(ids) and (state is None or not (state.running or state.error)):
             self.start(collection, ids, vectors, params)
-        return preview(ids, vectors, params)
+        return cached
 
 
 def _fit_job(job: Path, data_dir: Path, collection: str, params: MapParams) -> None:

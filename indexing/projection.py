@@ -153,7 +153,7 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
 def extend(projection: Projection, ids: list[str], vectors: np.ndarray) -> Projection:
     """The map for the current ``ids``: known points keep their place, new ones are placed, gone ones dropped."""
     index = {id_: i for i, id_ in enumerate(projection.ids)}
-    known = np.array([index.get(i, -1) for i in ids])
+    known = np.array([index.get(i, -1) for i in ids], dtype=np.int64)
     coords = np.zeros((len(ids), projection.params.dims), np.float32)
     fitted = np.zeros(len(ids), bool)
     have = known >= 0

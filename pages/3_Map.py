@@ -73,19 +73,19 @@ with right:
         st.subheader(f"Top {len(overlay.neighbours)} for the query")
         save_query_button(lab, {"type": "text", "text": text} if text else {"type": "item", "item": item},
                           text or item, key="save-map")
-        gallery([records[i] for i in overlay.neighbours], lab.blobs, columns=3, key_prefix="map-q")
+        gallery([records[i] for i in overlay.neighbours], lab.blobs, columns=2, key_prefix="map-q")
     elif len(picked) > 1:
         st.subheader(f"{len(picked)} selected")
         st.download_button("Download selection (CSV)", selection_csv([records[i] for i in picked]),
                            file_name="simlab-selection.csv", mime="text/csv")
-        gallery([records[i] for i in picked[:48]], lab.blobs, columns=3, key_prefix="map-sel")
+        gallery([records[i] for i in picked[:48]], lab.blobs, columns=2, key_prefix="map-sel")
     elif st.session_state[K.SELECTED] in ids:
         i = ids.index(st.session_state[K.SELECTED])
         st.subheader("Selected item")
         item_card(records[i], lab.blobs, key_prefix="map-item")
         _, top, scores = query_on_map(vectors[i], vectors, projection.coords, 6, exclude=i)
         st.caption("Nearest neighbours")
-        gallery([records[j].with_score(s) for j, s in zip(top, scores)], lab.blobs, columns=3, key_prefix="map-nb")
+        gallery([records[j].with_score(s) for j, s in zip(top, scores)], lab.blobs, columns=2, key_prefix="map-nb")
     else:
         st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
                    "or put a query on the map.")

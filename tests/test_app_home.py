@@ -24,3 +24,15 @@ def test_unloadable_model_is_a_message_not_a_traceback(env, monkeypatch):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     assert not at.exception
     assert "Unknown model" in at.error[0].value
+
+
+def test_a_model_that_cannot_load_here_keeps_the_page_on_the_active_one(env, tiny_encoder):
+    open_lab(load_settings(), encoder=tiny_encoder).ingest(plan_uploads([("a.png", image_bytes())]))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at.selectbox(key="model_widget").set_value("ViT-B-32").run()  # offline here: its weights cannot be had
+    assert not at.exception and not at.error
+    assert "cannot be used here, so SimLab stays on" in at.warning[0].value and "simlab-shapes" in at.warning[0].value
+    assert at.selectbox(key="model_widget").value == env["SIMLAB_MODEL"]  # the picker shows what is in force
+    assert {m.label: m.value for m in at.metric}["Items"] == "1"  # the page kept working
+    settings = " ".join(at.dataframe[1].value.iloc[:, 0])
+    assert "SIMLAB_BATCH" in settings  # every setting the README lists

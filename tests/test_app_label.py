@@ -92,3 +92,17 @@ def test_saved_queries_rerun_only_when_their_inputs_change(saved, monkeypatch):
     at.button(key="grade-0").click().run()
     assert calls == ["q-red", "q-red", "q-red"]  # with feedback, a new grade changes the Rocchio ranking
     assert set(at.dataframe[0].value["method"]) == {"clip", "rocchio"}
+
+
+def test_unjudged_counts_only_judged_queries_and_one_spec_is_one_saved_query(saved):
+    # A second saved query nobody judged must not add its unjudged items to the summary.
+    again = saved.save_query("red circles again", {"type": "text", "text": "a red circle", "kind": "image"})
+    assert again.qid == "q-red" and len(saved.queries()) == 1  # the same question saved twice is one entry
+    saved.save_query("blue", {"type": "text", "text": "a blue star", "kind": "image"})
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    for grade in (3, 0, 2, 1):
+        at.button(key=f"grade-{grade}").click().run()
+    table = at.dataframe[0].value
+    assert table.loc[0, "judged queries"] == 1 and table.loc[0, "unjudged in top 10"] == 6
+

@@ -1,13 +1,14 @@
 """Map page: points drawn, query overlay, selection gallery, URL round trip, odd collections."""
 import base64
 import json
+import time
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.map_figure import MAX_CATEGORIES, colour_values, map_figure
-from components.map_view import selection_csv
+from components.map_view import region_points, selection_csv
 from indexing.demo import demo_plan
 from indexing.lab import open_lab
 from indexing.settings import load_settings
@@ -108,3 +109,58 @@ def test_hover_text_is_escaped_and_csv_cells_are_inert():
     fig = map_figure(np.zeros((1, 2), np.float32), [evil], ["text"])
     assert "<img" not in fig.data[0].hovertext[0] and "&lt;img" in fig.data[0].hovertext[0]
     assert "'=HYPERLINK(1)" in selection_csv([evil])
+
+
+def test_first_open_shows_a_pca_layout_at_once_then_the_umap_map(demo):
+    from indexing.map_jobs import MapJobs
+    from indexing.projection import MapCache, MapParams
+
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    assert not at.exception
+    assert "quick PCA layout while UMAP fits in the background" in " ".join(c.value for c in at.caption)
+    assert sum(n_points(t) for t in traces(at)) == demo.store.count()  # every point is there already
+    cache = MapCache(demo.settings.data_dir)
+    deadline = time.time() + 300
+    while cache.load(demo.store.name, MapParams()) is None:  # the child process writes the fitted map
+        assert time.time() < deadline, "the background UMAP fit did not land"
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception and "UMAP fitted in" in " ".join(c.value for c in at.caption)
+    records, vectors = demo.vectors()
+    fitted = MapJobs(demo.settings.data_dir).projection(demo.store.name, [r.id for r in records], vectors, MapParams())
+    assert fitted.method == "umap" and len(fitted) == len(records)
+
+
+def test_a_click_shows_the_item_and_its_neighbours(demo):
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    select_points(at, [2])
+    assert not at.exception
+    assert at.subheader[0].value == "Selected item"
+    assert at.session_state["map_sel"] == demo.vectors()[0][2].id
+    assert "Nearest neighbours" in [c.value for c in at.caption]
+
+
+def test_a_box_from_a_shared_link_selects_the_same_points(demo):
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({"map_region": "box:-1e9,1e9,-1e9,1e9"})  # everything
+    at.run()
+    assert not at.exception
+    assert at.subheader[0].value == f"{demo.store.count()} selected"
+
+
+@pytest.mark.parametrize("params", [{"map_md": "nan"}, {"map_nn": "1"}, {"map_nn": "1e9"}, {"map_dims": "7"},
+                                    {"map_k": "-3"}, {"map_region": "lasso:1,2;x"}, {"map_sample": "inf"}])
+def test_hostile_url_values_are_clamped_or_dropped_with_a_note(demo, params):
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception and not at.error
+    if "map_region" not in params:
+        assert any(params.popitem()[0] in c.value for c in at.caption)  # the page says what it changed
+
+
+def test_region_points_box_and_lasso():
+    coords = np.array([[0, 0], [1, 1], [2, 2], [5, 5]], np.float32)
+    assert region_points("box:-0.5,1.5,-0.5,1.5", coords) == [0, 1]
+    assert region_points("lasso:-1,-1;3,-1;3,3;-1,3", coords) == [0, 1, 2]
+    assert region_points("lasso:0,0;1", coords) == [] and region_points("box:1,2", coords) == []

@@ -1,13 +1,19 @@
 """A new user's flow in a real browser: Playwright driving Debian's Chromium against `streamlit run app.py`.
 
-Screenshots of the page at the moment of a failure go to test-artifacts/.
+It checks what a person sees (legend colours against their names, the reference image, a map click, the
+HTML export, no exception box after a CLI ingest) and saves a full-page screenshot of every step to
+test-artifacts/ on every run (and of the page at the moment of a failure).
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from components.palette import css_colour
 from tests.conftest import image_bytes, tiny_env
 from tests.servers import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_app
 
@@ -17,9 +23,19 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")]
 
 
+POINT_XY = """([trace, i]) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
+  const t = gd._fullData[trace]; const r = gd.getBoundingClientRect();
+  return [r.left + fl._size.l + fl.xaxis.l2p(t.x[i]), r.top + fl._size.t + fl.yaxis.l2p(t.y[i])]; }"""
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with streamlit_app(tiny_env(tmp_path_factory.mktemp("e2e") / "data")) as url:
+def app_env(tmp_path_factory) -> dict:
+    return tiny_env(tmp_path_factory.mktemp("e2e") / "data")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_env):
+    with streamlit_app(app_env) as url:
         yield url
 
 
@@ -47,7 +63,29 @@ def goto(page, url: str, path: str = "") -> None:
     page.wait_for_selector("[data-testid='stSidebar']")
 
 
-def test_new_user_flow(app_url, page, tmp_path):
+def snap(page, name: str) -> None:
+    """A full-page screenshot in test-artifacts/ (Streamlit scrolls inside its main area, so grow the window)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(800)
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(max(height + 40, 1000), 6000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"walk-{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def no_exception_box(page) -> None:
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-testid='stException']").count() == 0, \
+        page.locator("[data-testid='stException']").first.inner_text()
+
+
+def select(page, label: str, option: str) -> None:
+    page.locator(f"[data-testid=stSelectbox]:has-text('{label}')").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_new_user_flow(app_url, app_env, page, tmp_path):
     files = tmp_path / "upload"
     files.mkdir()
     (files / "red.png").write_bytes(image_bytes((255, 0, 0)))
@@ -55,9 +93,14 @@ def test_new_user_flow(app_url, page, tmp_path):
     (files / f"{XSS}.txt").write_text(f"a caption with {XSS}\nsecond line\n")
     (files / "cells.csv").write_text(f'text,source\n"a cell with {XSS}","[link](javascript:alert(2))"\n')
 
+    goto(page, app_url, "Map")  # a deep link as the first request: the app's own navigation, "Home" first
+    page.get_by_role("heading", name="Map").wait_for()
+    links = page.locator("[data-testid=stSidebarNavLink]").all_inner_texts()
+    assert links[0].split()[-1] == "Home" and not any(link.split()[-1] == "app" for link in links), links
     goto(page, app_url)
     page.get_by_role("heading", name="SimLab").wait_for()
     page.get_by_text("Vector dimension").wait_for()
+    snap(page, "01-home")
 
     goto(page, app_url, "Ingest")
     page.locator("input[type=file]").first.set_input_files([str(p) for p in sorted(files.iterdir())])
@@ -71,6 +114,7 @@ def test_new_user_flow(app_url, page, tmp_path):
     page.get_by_role("button", name="Load demo world").click()
     page.wait_for_function("[...document.querySelectorAll('[data-testid=stMetricValue]')].length > 0 && "
                            "document.querySelectorAll('[data-testid=stMetricValue]')[0].innerText !== '5'")
+    snap(page, "02-ingest")
 
     goto(page, app_url, "Neighbours")
     page.get_by_role("textbox", name="Text", exact=True).fill("a caption")
@@ -85,33 +129,82 @@ def test_new_user_flow(app_url, page, tmp_path):
     page.get_by_role("button", name="Save query for labelling").click()
     page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_text("Saved as").wait_for()
+    snap(page, "03-neighbours")
 
     goto(page, app_url, "Map")
-    # The first map after a server start compiles UMAP's numba code: about a minute on two cores.
-    page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
+    page.locator(".js-plotly-plot").first.wait_for()  # at once: a PCA layout while UMAP fits in the background
+    # The fit started after the demo load; a first fit on a new machine compiles numba (about a minute).
+    page.get_by_text("UMAP fitted in").wait_for(timeout=300_000)
+    select(page, "Colour by", "color")
+    page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullData?.some(t => t.name === 'red')")
+    drawn = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData"
+                          ".filter(t => t.customdata && t.name !== 'selected').map(t => [t.name, t.marker.color])")
+    colours = {name: colour for name, colour in drawn if css_colour(name)}
+    assert len(colours) >= 4 and all(colour == css_colour(name) for name, colour in colours.items()), drawn
+    legend = page.evaluate("() => [...document.querySelectorAll('.legendtext')].map(e => e.textContent)")
+    assert set(colours) <= set(legend)
+    snap(page, "04-map-colours")
+    x, y = page.evaluate(POINT_XY, [0, 0])
+    page.mouse.click(x, y)
+    page.get_by_role("heading", name="Selected item").wait_for(timeout=30_000)
+    page.get_by_text("Nearest neighbours").wait_for()
+    assert "map_sel=" in page.url  # the view, selection included, is in the link
+    snap(page, "05-map-click")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download map (HTML)").click()
+    exported = Path(download.value.path()).read_text()
+    rest = exported.split("Plotly.newPlot(", 1)[1].split(",", 1)[1].lstrip()
+    traces = json.JSONDecoder().raw_decode(rest)[0]
+    assert {t["name"]: t["marker"]["color"] for t in traces if t.get("name") in colours} == colours
     page.get_by_role("textbox", name="Put a text on the map", exact=True).fill("a red circle")
     page.get_by_role("textbox", name="Put a text on the map", exact=True).press("Enter")
-    page.get_by_text("Top 10 for the query").wait_for(timeout=300_000)
+    page.get_by_text("Top 10 for the query").wait_for()
 
     goto(page, app_url, "Compose")
     page.get_by_role("textbox", name="Modification", exact=True).fill("make it blue")
     page.get_by_role("textbox", name="Modification", exact=True).press("Enter")
     page.get_by_text("weighted sum", exact=True).first.wait_for()
+    reference = page.locator("[data-testid=stMain] [data-testid=stImage] img").first
+    size = reference.evaluate("im => [im.naturalWidth, im.getBoundingClientRect().width]")
+    assert size[0] > 0 and size[1] >= 200, size  # a picture large enough to see, not a name in a list
+    snap(page, "06-compose")
 
     goto(page, app_url, "Condition")
     page.get_by_role("textbox", name="Condition", exact=True).fill("color")
     page.get_by_role("textbox", name="Condition", exact=True).press("Enter")
     page.get_by_text("Condition: focus on color").wait_for()
+    page.get_by_text("Colour the map by conditional similarity").click()
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullData?.length > 0")
+    bands = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.map(t => t.name)")
+    order = [b for b in bands if "%" in b]
+    assert order == sorted(order, key=lambda b: 0 if b.startswith("top") else int(b.split("–")[0])), order
+    snap(page, "07-condition")
 
     goto(page, app_url, "Label")
     page.get_by_role("textbox", name="Annotator", exact=True).fill("e2e")
     page.get_by_role("textbox", name="Annotator", exact=True).press("Enter")
     page.get_by_text("0 / ").first.wait_for()
     for n, grade in enumerate(("3", "0", "2", "1", "2"), start=1):
+        images = page.locator("[data-testid=stMain] [data-testid=stImage] img")
+        if images.count():  # the item being judged: never blown up past its own size
+            natural, drawn_width = images.first.evaluate("im => [im.naturalWidth, im.getBoundingClientRect().width]")
+            assert drawn_width <= min(480, natural) + 1, (natural, drawn_width)
         page.get_by_role("button", name=f"{grade} · ").first.click()
         page.get_by_text(f"{n} / ").first.wait_for()  # judged and shown before the next click
+    snap(page, "08-label")
     with page.expect_download() as download:
         page.get_by_role("button", name="qrels", exact=True).click()
     lines = Path(download.value.path()).read_text().splitlines()
     assert len(lines) == 5 and all(len(line.split()) == 4 and line.split()[1] == "0" for line in lines)
     assert sorted(int(line.split()[3]) for line in lines) == [0, 1, 2, 2, 3]
+
+    # Another process writes while the app is open: every page goes on, with the new items.
+    subprocess.run([sys.executable, "-m", "indexing", "demo", "--n", "12", "--seed", "77"], env=app_env, cwd=REPO,
+                   check=True, capture_output=True)
+    for path in ("", "Neighbours", "Map", "Compose", "Condition", "Label"):
+        goto(page, app_url, path)
+        page.wait_for_function("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState "
+                               "=== 'notRunning'", timeout=120_000)
+        no_exception_box(page)
+    snap(page, "09-label-after-cli-ingest")
