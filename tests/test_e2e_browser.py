@@ -135,6 +135,8 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     page.locator(".js-plotly-plot").first.wait_for()  # at once: a PCA layout while UMAP fits in the background
     # The fit started after the demo load; a first fit on a new machine compiles numba (about a minute).
     page.get_by_text("UMAP fitted in").wait_for(timeout=300_000)
+    # A map fitted on the 5 uploads is refitted for the demo world in the background; the page swaps it in.
+    page.wait_for_function("!document.body.innerText.includes('refitting in the background')", timeout=300_000)
     select(page, "Colour by", "color")
     page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullData?.some(t => t.name === 'red')")
     drawn = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData"
