@@ -15,6 +15,7 @@ def metadata_line(metadata: dict) -> str:
     return " · ".join(f"{k}: {v}" for k, v in sorted(metadata.items()))
 
 
+EXCERPT_CHARS = 600  # a card shows this much of a long text, and the rest on request
 LARGE_PX = 480  # the item being judged: the original, no wider than this and never enlarged
 
 
@@ -33,13 +34,18 @@ def item_card(record: Record | Hit, blobs: Blobs, on_neighbours: Callable[[str],
                 st.warning("thumbnail missing")
             st.text(record.name)
         else:
-            st.text(record.text or "")
+            text = record.text or ""
+            if len(text) <= EXCERPT_CHARS or st.toggle(f"Whole text ({len(text):,} characters)",
+                                                       key=f"{key_prefix}-whole-{record.id}"):
+                st.text(text)  # sent to the browser only when asked for: a 5 MB item made a 5 MB page
+            else:
+                st.text(text[:EXCERPT_CHARS] + " …")
             if record.truncated:
                 st.caption("longer than the model's context: encoded truncated")
         if isinstance(record, Hit):
             st.caption(f"{record.kind} · {score_name} {record.score:.3f}")
         if record.metadata:
-            st.text(metadata_line(record.metadata))
+            st.text(metadata_line(record.metadata)[:EXCERPT_CHARS])
         if on_neighbours is not None:
             st.button("Neighbours of this", key=f"{key_prefix}-{record.id}", on_click=on_neighbours,
                       args=(record.id,), width="stretch")

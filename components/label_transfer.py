@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.progress import progress_bar
 from indexing.labels import Judgment, LabelStore
 from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
 
@@ -24,7 +25,17 @@ def import_qrels_form(labels: LabelStore, known_items: set[str]) -> None:
         upload = st.file_uploader("qrels file (qid 0 docid rel)", key="qrels-upload")
         annotator = st.text_input("Record them as annotator", "import", key="qrels-annotator")
         if upload and st.button("Import", key="qrels-import"):
-            report = import_qrels(upload.getvalue(), labels, known_items, annotator or "import")
-            st.success(f"Imported {report.imported} judgments; new queries: {len(report.new_queries)}.")
+            report = import_qrels(upload.getvalue(), labels, known_items, annotator or "import",
+                                  progress_bar("Importing judgments"))
+            summary = (f"Imported {report.imported:,} judgments; new queries: {len(report.new_queries):,}; "
+                       f"lines refused: {len(report.errors):,}.")
+            if report.stopped:
+                st.error(f"{report.stopped} {summary}")
+            elif report.imported == 0:
+                st.error("Nothing was imported: every line was refused (reasons below).")
+            elif report.errors:
+                st.warning(summary)
+            else:
+                st.success(summary)
             if report.errors:
                 st.dataframe(pd.DataFrame(report.errors, columns=["line", "reason"]), hide_index=True)

@@ -19,11 +19,14 @@ def store_query_image(lab: Lab, data: bytes) -> str:
     return name
 
 
-def save_query_button(lab: Lab, spec: dict, default_name: str, key: str) -> None:
+def save_query_button(lab: Lab, spec: dict, default_name: str, key: str, image: bytes | None = None) -> None:
+    """A popover that saves ``spec``; an uploaded query ``image`` is written under the data dir only on save."""
     with st.popover("Save query for labelling"):
         name = st.text_input("Name", default_name, key=f"{key}-name")
         if st.button("Save", key=f"{key}-save"):
             try:
+                if image is not None:
+                    spec = {**spec, "image_path": store_query_image(lab, image)}
                 saved = LabelStore(lab.settings.data_dir).save_query(name, spec)
             except LabelError as exc:
                 st.error(str(exc))

@@ -24,7 +24,6 @@ class Keys:
     INGEST_BUTTON = "ingest_button"
     DEMO_N = "demo_n"
     DEMO_BUTTON = "demo_button"
-    LAST_SUMMARY = "last_summary"
 
 
 QUERY_MODES = ("Text", "Image", "Item")
@@ -37,7 +36,6 @@ DEFAULTS = {
     Keys.KIND: "any",
     Keys.DEMO_N: 500,
     Keys.UPLOADER_GEN: 0,
-    Keys.LAST_SUMMARY: None,
 }
 
 

@@ -6,6 +6,8 @@ import streamlit as st
 
 
 def ingest_summary(summary: dict) -> None:
+    if summary.get("stopped"):
+        st.error(summary["stopped"])
     cols = st.columns(5)
     for col, (label, key) in zip(cols, [("Added", "added"), ("Skipped (duplicates)", "skipped"),
                                         ("Failed", "failed"), ("Blank lines", "blank"),
@@ -14,6 +16,9 @@ def ingest_summary(summary: dict) -> None:
     if summary["errors"]:
         st.dataframe(pd.DataFrame(summary["errors"], columns=["source", "reason"]), hide_index=True,
                      width="stretch")
+    if summary.get("notes"):
+        with st.expander(f"Stored with a change: {len(summary['notes'])}"):
+            st.dataframe(pd.DataFrame(summary["notes"], columns=["source", "note"]), hide_index=True, width="stretch")
     duplicates = summary.get("duplicates") or []
     if duplicates:
         more = summary["skipped"] - len(duplicates)

@@ -29,19 +29,23 @@ def _ingest_with_progress(lab: Lab, plan: Plan) -> dict:
         return lab.ingest(plan, progress).as_dict()
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    plan = plan_paths(args.paths)
-    summary = _ingest_with_progress(open_lab(), plan)
+def _report(summary: dict) -> int:
+    """Print the summary; exit 0 if everything is stored, 1 if some items failed, 2 if nothing could be done."""
     print(json.dumps(summary, ensure_ascii=False))
+    if summary.get("stopped"):
+        print(f"error: {summary['stopped']}", file=sys.stderr)
+        return EXIT_PARTIAL if summary["added"] or summary["skipped"] else EXIT_FATAL
     return EXIT_PARTIAL if summary["failed"] else EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    return _report(_ingest_with_progress(open_lab(), plan_paths(args.paths)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from indexing.demo import demo_plan
 
-    summary = _ingest_with_progress(open_lab(), demo_plan(args.n, args.seed))
-    print(json.dumps(summary, ensure_ascii=False))
-    return EXIT_PARTIAL if summary["failed"] else EXIT_OK
+    return _report(_ingest_with_progress(open_lab(), demo_plan(args.n, args.seed)))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -95,10 +99,18 @@ def cmd_labels(args: argparse.Namespace) -> int:
     if args.labels_command == "import":
         lab = open_lab(settings)
         known = {r.id for r in lab.store.all()[0]}
-        report = import_qrels(Path(args.file).read_bytes(), labels, known, args.annotator)
+        with tqdm(unit="judgment", desc="import", file=sys.stderr) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = import_qrels(Path(args.file).read_bytes(), labels, known, args.annotator, progress)
         for line, reason in report.errors:
             print(f"{args.file}:{line}: {reason}", file=sys.stderr)
         print(json.dumps(report.as_dict()))
+        if report.stopped:
+            print(f"error: {report.stopped}", file=sys.stderr)
+            return EXIT_PARTIAL if report.imported else EXIT_FATAL
         return EXIT_PARTIAL if report.errors else EXIT_OK
     if args.labels_command == "export" and args.format in ("qrels", "jsonl", "csv"):
         text = {"qrels": lambda: qrels_text(labels.qrels()), "jsonl": lambda: judgments_jsonl(labels.judgments()),
@@ -118,7 +130,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
             for method, run in sorted(runs.items()):
                 m = evaluate_run(method, run, qrels)
                 result[method] = {**{k: round(v, 4) for k, v in m.mean.items()},
-                                  "queries": len(m.per_query), "unjudged_top10": sum(m.unjudged_top10.values())}
+                                  "queries": len(m.per_query),
+                                  "unjudged_top10": sum(n for q, n in m.unjudged_top10.items() if q in m.per_query)}
             print(json.dumps(result) if args.json else json.dumps(result, indent=2))
             return EXIT_OK
     if args.out:

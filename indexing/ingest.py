@@ -4,6 +4,7 @@ Bad items fail alone with a one-line reason; everything else is stored; re-inges
 """
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from indexing.blobs import Blobs
 from indexing.encoder import Encoder
 from indexing.media import MediaError, decode_image, thumbnail_bytes
 from indexing.sources import Failure, Pending, PendingImage, Plan, image_id, text_id
-from indexing.store import Record, Store
+from indexing.store import Record, Store, StoreStopped, store_failure
 
 Progress = Callable[[int, int], None]
 MAX_LISTED = 1000  # duplicates named in a summary; the count is always whole
@@ -33,6 +34,8 @@ class Summary:
     truncated: int = 0
     errors: list[Failure] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # sources of the skipped items, the first MAX_LISTED
+    notes: list[Failure] = field(default_factory=list)  # stored, but not exactly as given
+    stopped: str = ""  # why the ingest stopped early (store gone, disk full); rerunning completes it
 
     def fail(self, failure: Failure) -> None:
         self.failed += 1
@@ -41,7 +44,9 @@ class Summary:
     def as_dict(self) -> dict:
         return {"added": self.added, "skipped": self.skipped, "failed": self.failed, "blank": self.blank,
                 "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors],
-                "duplicates": self.duplicates[:MAX_LISTED]}
+                "duplicates": self.duplicates[:MAX_LISTED],
+                "notes": [{"source": n.source, "note": n.reason} for n in self.notes[:MAX_LISTED]],
+                **({"stopped": self.stopped} if self.stopped else {})}
 
 
 @dataclass
@@ -64,19 +69,24 @@ class Ingestor:
         self.batch_size = batch_size or encoder.batch_size
 
     def run(self, plan: Plan, progress: Progress | None = None) -> Summary:
-        summary = Summary(blank=plan.blank)
+        summary = Summary(blank=plan.blank, notes=list(plan.notes))
         for failure in plan.failures:
             summary.fail(failure)
         total, done = len(plan.items), 0
         if progress:
             progress(0, total)
         seen: set[str] = set()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="simlab-decode") as pool:
-            for prepared in _prefetch(pool, (self._prepare(b, seen) for b in _batches(plan.items, self.batch_size))):
-                self._write(prepared, summary)
-                done += prepared.size
-                if progress:
-                    progress(done, total)
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="simlab-decode") as pool:
+                batches = (self._prepare(b, seen) for b in _batches(plan.items, self.batch_size))
+                for prepared in _prefetch(pool, batches):
+                    self._write(prepared, summary)
+                    done += prepared.size
+                    if progress:
+                        progress(done, total)
+        except StoreStopped as exc:
+            summary.stopped = (f"Stopped: {exc}. {summary.added} new items were stored before that; run the same "
+                               "ingest again to complete it (what is stored is skipped).")
         return summary
 
     def _prepare(self, batch: list[Pending], seen: set[str]) -> Prepared:
@@ -106,7 +116,12 @@ class Ingestor:
                 continue
             try:
                 image = decode_image(data, min_side=max(self.encoder.image_size, 256))
-                self.blobs.put(rec.id, data, Path(item.name).suffix, thumbnail_bytes(image))
+                try:
+                    self.blobs.put(rec.id, data, Path(item.name).suffix, thumbnail_bytes(image))
+                except OSError as exc:
+                    if exc.errno == errno.ENOSPC:
+                        raise StoreStopped(store_failure(exc)) from exc
+                    raise MediaError(f"cannot keep the image under the data directory: {exc.strerror}") from exc
                 out.pixels.append(self.encoder.preprocess(image))
                 out.images.append(rec)
                 seen.add(rec.id)
@@ -121,13 +136,21 @@ class Ingestor:
         summary.duplicates += prepared.duplicates[:max(0, MAX_LISTED - len(summary.duplicates))]
         if prepared.images:
             vectors = self.encoder.encode_pixels(torch.stack(prepared.pixels))
-            self.store.upsert(prepared.images, vectors)
-            summary.added += len(prepared.images)
+            self._store(prepared.images, vectors, summary)
         if prepared.texts:
             vectors = self.encoder.encode_texts([r.text or "" for r in prepared.texts])
-            self.store.upsert(prepared.texts, np.asarray(vectors))
-            summary.added += len(prepared.texts)
-            summary.truncated += sum(r.truncated for r in prepared.texts)
+            stored = self._store(prepared.texts, np.asarray(vectors), summary)
+            summary.truncated += sum(r.truncated for r in stored)
+
+    def _store(self, records: list[Record], vectors: np.ndarray, summary: Summary) -> list[Record]:
+        """Upsert; items the store refuses fail alone. Returns the records stored."""
+        refused = self.store.upsert(records, vectors)
+        for record, reason in refused:
+            summary.fail(Failure(record.source, reason))
+        bad = {id(r) for r, _ in refused}
+        stored = [r for r in records if id(r) not in bad]
+        summary.added += len(stored)
+        return stored
 
 
 def _batches(items: list[Pending], size: int) -> Iterator[list[Pending]]:

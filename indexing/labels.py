@@ -10,7 +10,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,14 @@ CREATE INDEX IF NOT EXISTS judgments_by_query ON judgments (qid);
 
 class LabelError(ValueError):
     """A label operation that cannot be done as asked; the message says why."""
+
+
+class PartialWrite(LabelError):
+    """A bulk write stopped part-way; ``done`` rows were committed."""
+
+    def __init__(self, message: str, done: int):
+        super().__init__(message)
+        self.done = done
 
 
 @dataclass
@@ -113,9 +121,18 @@ class LabelStore:
 
     def ensure_query(self, qid: str) -> None:
         """Make an unknown query id (from imported qrels) a saved query with no specification."""
-        with self._connect() as db:
-            db.execute("INSERT OR IGNORE INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?)",
-                       (qid, qid, json.dumps({"type": "imported"}), time.time()))
+        self.ensure_queries([qid])
+
+    def ensure_queries(self, qids: list[str]) -> None:
+        """``ensure_query`` for many ids in one transaction."""
+        try:
+            with self._connect() as db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR IGNORE INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?)",
+                               [(q, q, json.dumps({"type": "imported"}), time.time()) for q in qids])
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise PartialWrite(f"No queries were added: {_sqlite_reason(exc)}.", 0) from exc
 
     def queries(self) -> list[SavedQuery]:
         with self._connect() as db:
@@ -135,10 +152,37 @@ class LabelStore:
             raise LabelError(f"Relevance {rel} is outside the scale {min(self.scale)}–{max(self.scale)}.")
         if not annotator.strip():
             raise LabelError("Say who is judging: an annotator name is required.")
+        try:
+            with self._connect() as db:
+                db.execute("INSERT INTO judgments (qid, item_id, annotator, rel, updated) VALUES (?, ?, ?, ?, ?) "
+                           "ON CONFLICT(qid, item_id, annotator) DO UPDATE SET rel=excluded.rel, "
+                           "updated=excluded.updated", (qid, item_id, annotator.strip(), int(rel), time.time()))
+        except sqlite3.Error as exc:
+            raise LabelError(f"The judgment was not saved: {_sqlite_reason(exc)}; judge it again once fixed.") from exc
+
+    def judge_many(self, rows: list[tuple[str, str, str, int]], batch: int = 5000,
+                   progress: Callable[[int, int], None] | None = None) -> int:
+        """Record (qid, item, annotator, grade) rows in transactions of ``batch``; returns how many were
+        committed. A failure part-way keeps the committed batches and raises ``LabelError`` saying how many."""
+        done = 0
         with self._connect() as db:
-            db.execute("INSERT INTO judgments (qid, item_id, annotator, rel, updated) VALUES (?, ?, ?, ?, ?) "
-                       "ON CONFLICT(qid, item_id, annotator) DO UPDATE SET rel=excluded.rel, updated=excluded.updated",
-                       (qid, item_id, annotator.strip(), int(rel), time.time()))
+            for start in range(0, len(rows), batch):
+                chunk = [(q, i, a.strip(), int(r), time.time()) for q, i, a, r in rows[start:start + batch]]
+                try:
+                    db.execute("BEGIN")
+                    db.executemany("INSERT INTO judgments (qid, item_id, annotator, rel, updated) VALUES (?, ?, ?, ?, ?) "
+                                   "ON CONFLICT(qid, item_id, annotator) DO UPDATE SET rel=excluded.rel, "
+                                   "updated=excluded.updated", chunk)
+                    db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise PartialWrite(f"Stopped after {done:,} of {len(rows):,} judgments: {_sqlite_reason(exc)}.",
+                                       done) from exc
+                done += len(chunk)
+                if progress:
+                    progress(done, len(rows))
+        return done
 
     def judgments(self, qid: str | None = None) -> list[Judgment]:
         sql = "SELECT qid, item_id, annotator, rel, updated FROM judgments"
@@ -152,3 +196,10 @@ class LabelStore:
     def qrels(self) -> dict[str, dict[str, int]]:
         """One grade per (query, item): the annotators' mean, rounded half up."""
         return qrels_of(self.judgments())
+
+
+def _sqlite_reason(exc: sqlite3.Error) -> str:
+    text = str(exc).lower()
+    if "disk is full" in text or "disk i/o" in text or "no space" in text:
+        return "no space left on the disk that holds the data directory (free some space)"
+    return f"the label database said {str(exc)[:120]!r}"

@@ -13,7 +13,8 @@ from typing import Literal
 
 from indexing.archive import Entry, ZipBudget, open_zip
 from indexing.media import IMAGE_SUFFIXES, MediaError
-from indexing.texts import TEXT_SUFFIXES, read_text_file
+from indexing.metadata import clean_metadata
+from indexing.texts import MAX_TEXT_CHARS, TEXT_SUFFIXES, read_text_file
 
 Kind = Literal["image", "text"]
 
@@ -65,11 +66,13 @@ class Plan:
     items: list[Pending] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     blank: int = 0
+    notes: list[Failure] = field(default_factory=list)  # stored, but not as given: cut texts, renamed fields
 
     def extend(self, other: "Plan") -> None:
         self.items += other.items
         self.failures += other.failures
         self.blank += other.blank
+        self.notes += other.notes
 
 
 def _suffix(name: str) -> str:
@@ -99,8 +102,15 @@ def plan_bytes(name: str, data_or_loader: bytes | Callable[[], bytes], source: s
         return plan
     plan.blank += parsed.blank
     plan.failures += [Failure(f"{source}:{line}", reason) for line, reason in parsed.errors]
+    if not parsed.records and not parsed.errors:
+        plan.notes.append(Failure(source, "no text items in this file (empty, or only blank lines)"))
     for rec in parsed.records:
-        plan.items.append(PendingText(f"{source}:{rec.line}", Path(name).name, rec.text, rec.metadata))
+        where = f"{source}:{rec.line}"
+        metadata, renamed = clean_metadata(rec.metadata)
+        plan.notes += [Failure(where, note) for note in renamed]
+        if rec.original_length:
+            plan.notes.append(Failure(where, f"text of {rec.original_length:,} characters cut to {MAX_TEXT_CHARS:,}"))
+        plan.items.append(PendingText(where, Path(name).name, rec.text, metadata))
     return plan
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import chromadb
+import chromadb.errors
 import numpy as np
 
 from indexing.generation import read_generation
@@ -19,6 +20,29 @@ RESERVED = frozenset({KIND, NAME, SOURCE, TRUNCATED})
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached or opened; the message says what to check."""
+
+
+class StoreStopped(StoreUnavailable):
+    """The store stopped taking writes part-way (server gone, disk full); the message names the cause."""
+
+
+DISK_FULL_SIGNS = ("disk is full", "no space left", "disk i/o error", "error in compaction", "enospc")
+
+
+def store_failure(exc: BaseException) -> str:
+    """One line naming why a store call failed, in terms a user can act on."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    if any(sign in text for sign in DISK_FULL_SIGNS):
+        return "no space left on the disk that holds the data directory (free some space)"
+    if any(sign in text for sign in ("connect", "protocol", "timeout", "timed out", "refused", "reset by peer")):
+        return "the Chroma server stopped answering (start it again)"
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return f"the store refused the write: {first}"
+
+
+def _item_refusal(exc: BaseException) -> bool:
+    """Whether the error is about the items sent (metadata, ids), not about the store itself."""
+    return isinstance(exc, (ValueError, TypeError, chromadb.errors.InvalidArgumentError))
 
 
 class DimensionMismatch(ValueError):
@@ -141,23 +165,42 @@ class Store:
         found: set[str] = set()
         ids = list(dict.fromkeys(ids))
         for i in range(0, len(ids), self.max_batch):
-            found.update(self.collection.get(ids=list(ids[i:i + self.max_batch]), include=[])["ids"])
+            try:
+                found.update(self.collection.get(ids=list(ids[i:i + self.max_batch]), include=[])["ids"])
+            except Exception as exc:  # chromadb raises connection and file errors of many types
+                raise StoreStopped(store_failure(exc)) from exc
         return found
 
-    def upsert(self, records: Sequence[Record], vectors: np.ndarray) -> None:
-        """Write records with their vectors, in batches no larger than the client allows."""
+    def upsert(self, records: Sequence[Record], vectors: np.ndarray) -> list[tuple[Record, str]]:
+        """Write records with their vectors, in batches no larger than the client allows.
+
+        A batch the store refuses for its content is written item by item, so only the items it refuses
+        fail: they are returned with a reason. A store that stops answering or has no space raises
+        ``StoreStopped``; what was written before stays written."""
         if len(records) != len(vectors):
             raise ValueError(f"{len(records)} records but {len(vectors)} vectors")
         if len(records) and vectors.shape[1] != self.dim:
             raise DimensionMismatch(f"vectors are {vectors.shape[1]}-d but collection {self.name} is {self.dim}-d")
+        refused: list[tuple[Record, str]] = []
         for i in range(0, len(records), self.max_batch):
-            chunk = records[i:i + self.max_batch]
-            self.collection.upsert(
-                ids=[r.id for r in chunk],
-                embeddings=vectors[i:i + self.max_batch].astype(np.float32),
-                metadatas=[_to_chroma(r) for r in chunk],
-                documents=[r.text or "" for r in chunk],
-            )
+            chunk, chunk_vectors = records[i:i + self.max_batch], vectors[i:i + self.max_batch]
+            try:
+                self._write(chunk, chunk_vectors)
+            except Exception as exc:
+                if not _item_refusal(exc):
+                    raise StoreStopped(store_failure(exc)) from exc
+                for record, vector in zip(chunk, chunk_vectors):
+                    try:
+                        self._write([record], vector[None, :])
+                    except Exception as one:
+                        if not _item_refusal(one):
+                            raise StoreStopped(store_failure(one)) from one
+                        refused.append((record, store_failure(one)))
+        return refused
+
+    def _write(self, records: Sequence[Record], vectors: np.ndarray) -> None:
+        self.collection.upsert(ids=[r.id for r in records], embeddings=vectors.astype(np.float32),
+                               metadatas=[_to_chroma(r) for r in records], documents=[r.text or "" for r in records])
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Record]:
         """Records for ``ids`` (missing ids are left out), in the order given."""

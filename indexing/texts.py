@@ -1,6 +1,7 @@
 """Text files to text records: ``.txt`` lines, ``.csv`` rows with a ``text`` column, ``.jsonl`` objects."""
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -10,6 +11,9 @@ from indexing.media import MediaError
 
 TEXT_SUFFIXES = frozenset({".txt", ".csv", ".jsonl"})
 MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
+# One text item: CLIP reads 77 tokens (a few hundred characters); more is kept for reading, up to this.
+MAX_TEXT_CHARS = 10_000
+csv.field_size_limit(MAX_TEXT_FILE_BYTES)  # Python's default (131,072) aborted a file on one long cell
 
 
 @dataclass
@@ -19,6 +23,13 @@ class TextRecord:
     text: str
     line: int
     metadata: dict[str, str] = field(default_factory=dict)
+    original_length: int = 0  # set when the text was cut to MAX_TEXT_CHARS
+
+    @classmethod
+    def bounded(cls, text: str, line: int, metadata: dict[str, str] | None = None) -> "TextRecord":
+        """A record whose text is at most ``MAX_TEXT_CHARS`` long (the cut is remembered)."""
+        cut = len(text) if len(text) > MAX_TEXT_CHARS else 0
+        return cls(text[:MAX_TEXT_CHARS].strip() if cut else text, line, metadata or {}, cut)
 
 
 @dataclass
@@ -31,7 +42,11 @@ class TextFile:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252, else Latin-1 (which never fails)."""
+    """UTF-16 or UTF-32 with a BOM; UTF-8 (with or without BOM), else Windows-1252, else Latin-1 (never fails)."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return data.decode("utf-32", errors="replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding)
@@ -44,10 +59,10 @@ def read_text_file(name: str, data: bytes) -> TextFile:
     """Parse a text file by its suffix; a whole-file problem raises ``MediaError``."""
     if len(data) > MAX_TEXT_FILE_BYTES:
         raise MediaError(f"text file too large ({len(data) / 2**20:.0f} MiB > {MAX_TEXT_FILE_BYTES // 2**20} MiB)")
-    if b"\x00" in data[:8192]:
+    text = decode_text(data)  # before the binary check: UTF-16 text is full of NUL bytes
+    if "\x00" in text[:8192]:
         raise MediaError("binary content in a text file")
     suffix = name.lower().rsplit(".", 1)[-1]
-    text = decode_text(data)
     if suffix == "csv":
         return _read_csv(text)
     if suffix == "jsonl":
@@ -59,7 +74,7 @@ def _read_lines(text: str) -> TextFile:
     out = TextFile()
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
-            out.records.append(TextRecord(line.strip(), number))
+            out.records.append(TextRecord.bounded(line.strip(), number))
         else:
             out.blank += 1
     return out
@@ -73,16 +88,23 @@ def _read_csv(text: str) -> TextFile:
         shown = ", ".join(repr(c) for c in columns[:8]) or "none"
         raise MediaError(f"CSV has no 'text' column (columns: {shown}); add a header row with a 'text' column")
     out = TextFile()
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return out
+        except csv.Error as exc:  # the file cannot be read past here; what came before is kept
+            out.errors.append((reader.line_num + 1, f"unreadable CSV from here on: {exc}"))
+            return out
         number = reader.line_num
         value = (row.get(text_column) or "").strip()
         if not value:
             out.blank += 1
             continue
-        meta = {k.strip(): str(v).strip() for k, v in row.items()
-                if k is not None and k != text_column and k.strip() and v not in (None, "")}
-        out.records.append(TextRecord(value, number, meta))
-    return out
+        meta = {str(k).strip(): _scalar(v).strip() for k, v in row.items()
+                if k is not None and k != text_column and v not in (None, "")}
+        out.records.append(TextRecord.bounded(value, number, meta))
 
 
 def _read_jsonl(text: str) -> TextFile:
@@ -104,7 +126,7 @@ def _read_jsonl(text: str) -> TextFile:
             out.blank += 1
             continue
         meta = {str(k): _scalar(v) for k, v in obj.items() if k != "text" and v is not None}
-        out.records.append(TextRecord(value, number, meta))
+        out.records.append(TextRecord.bounded(value, number, meta))
     return out
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 from components.gallery import gallery
 from components.query_builder import query_builder, use_item_as_query
 from components.resources import cache_key, metadata_values
-from components.save_query import save_query_button, store_query_image
+from components.save_query import save_query_button
 from components.sidebar import sidebar
 from indexing.media import MediaError
 from indexing.search import QueryError
@@ -36,8 +36,8 @@ if form.query.image:
     st.image(form.query.image, width=320, caption="Query image")
 q = form.query
 spec = ({"type": "text", "text": q.text} if q.text else {"type": "item", "item": q.item} if q.item
-        else {"type": "image", "image_path": store_query_image(lab, q.image)})
+        else {"type": "image"})  # the image is written under the data dir only when the query is saved
 spec.update(k=form.k, kind=form.kind, filters=form.filters)
-save_query_button(lab, spec, q.text or q.item or "image query", key="save-neighbours")
+save_query_button(lab, spec, q.text or q.item or "image query", key="save-neighbours", image=q.image)
 st.subheader(f"{len(hits)} nearest")
 gallery(hits, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit")

@@ -52,7 +52,15 @@ elif items:
         def skip() -> None:  # skipped items come back once everything else is judged
             skipped.append(current)
 
-        label_buttons(labels.scale, lambda g: labels.judge(query.qid, current, annotator, g), skip, key="grade")
+        def grade(g: int) -> None:
+            try:
+                labels.judge(query.qid, current, annotator, g)
+            except LabelError as exc:  # e.g. a full disk: say so; the button can be pressed again
+                st.session_state["label-problem"] = str(exc)
+
+        label_buttons(labels.scale, grade, skip, key="grade")
+        if problem := st.session_state.pop("label-problem", None):
+            st.error(problem)
         item_card(by_id[current], lab.blobs, key_prefix="label", large=True)
         if not blind:
             st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()

@@ -17,7 +17,8 @@ def uploads():
 
 def test_ingest_adds_everything_and_reports_counts(lab):
     summary = lab.ingest(plan_uploads(uploads())).as_dict()
-    assert summary == {"added": 5, "skipped": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": [], "duplicates": []}
+    assert summary == {"added": 5, "skipped": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": [], "duplicates": [],
+                       "notes": []}
     assert lab.store.count() == 5 and lab.store.count_kind("image") == 2 and lab.store.count_kind("text") == 3
     leaf = [r for r in lab.store.get([h.id for h in lab.store.query(lab.encoder.encode_texts(["x"])[0], 10)])
             if r.text == "a green leaf"]
