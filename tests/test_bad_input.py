@@ -1,6 +1,8 @@
 """Bad input and bad days: a bad item fails alone with one line, the rest is stored, nothing is lost."""
 import codecs
 import json
+from contextlib import contextmanager
+import sqlite3
 import subprocess
 import sys
 
@@ -150,3 +152,53 @@ def test_generated_csv_goes_into_the_store_whole(lab, header, values):
     assert summary.failed == len(plan.failures) and not summary.stopped  # nothing fails at the store
     stored = {r.text for r in lab.vectors()[0]}
     assert {i.text for i in plan.items} <= stored
+
+
+
+class _FullDisk:
+    """A label database connection on a full disk: reads work, writes raise what sqlite3 raises there."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def execute(self, sql: str, *args):
+        if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_pages_report_faults_in_one_line(lab, monkeypatch):
+    """A full disk while judging and a server gone during a page ingest: one line each, no exception box."""
+    from streamlit.testing.v1 import AppTest
+
+    from components.ingest_jobs import ingest_jobs
+
+    lab.ingest(plan_uploads([("a.txt", b"one\ntwo\nthree\n")]))
+    LabelStore(lab.settings.data_dir).save_query("q", {"type": "text", "text": "one"}, qid="q-1")
+    at = AppTest.from_file(str(REPO / "pages" / "6_Label.py"), default_timeout=120).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    real_connect = LabelStore._connect
+
+    @contextmanager
+    def full_disk(self):
+        with real_connect(self) as db:
+            yield _FullDisk(db)
+
+    monkeypatch.setattr(LabelStore, "_connect", full_disk)
+    at.button(key="grade-3").click().run()
+    assert not at.exception and "no space left" in at.error[0].value
+    monkeypatch.undo()
+
+    def gone(self, records, vectors):
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(type(lab.store), "_write", gone)
+    ingest = AppTest.from_file(str(REPO / "pages" / "1_Ingest.py"), default_timeout=120).run()
+    ingest.number_input(key="demo_n").set_value(5).run()
+    ingest.button(key="demo_button").click().run()
+    ingest_jobs().wait(120)
+    ingest.run()
+    assert not ingest.exception and "the Chroma server stopped answering" in ingest.error[0].value
