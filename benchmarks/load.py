@@ -87,7 +87,7 @@ class Runs:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         done = {ForwardMsg.DESCRIPTOR.fields_by_name["script_finished"].enum_type.values_by_name[n].number
-                for n in ("FINISHED_SUCCESSFULLY", "FINISHED_WITH_COMPILE_ERROR")}
+                for n in ("FINISHED_SUCCESSFULLY", "FINISHED_WITH_COMPILE_ERROR", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")}
         self.asked: list[float] = []
         self.finished: list[float] = []
 

@@ -5,19 +5,22 @@ import pandas as pd
 import streamlit as st
 
 from components.progress import progress_bar
-from indexing.labels import Judgment, LabelStore
+from indexing.labels import LabelStore
 from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
 
 
-def export_buttons(qrels: dict, judgments: list[Judgment], runs: dict) -> None:
+def export_buttons(labels: LabelStore, runs: dict) -> None:
+    """Downloads made when clicked, from the store as it is then: judgments made since the page last ran
+    (the judging card reruns alone) are in them."""
     cols = st.columns(4)
-    cols[0].download_button("qrels", qrels_text(qrels), "simlab.qrels", "text/plain", key="dl-qrels")
-    cols[1].download_button("run files", "".join(run_text(r, m) for m, r in sorted(runs.items())), "simlab.run",
-                            "text/plain", key="dl-run")
-    cols[2].download_button("judgments (JSONL)", judgments_jsonl(judgments), "judgments.jsonl",
-                            "application/jsonl", key="dl-jsonl")
-    cols[3].download_button("judgments (CSV)", judgments_csv(judgments), "judgments.csv", "text/csv",
-                            key="dl-csv")
+    cols[0].download_button("qrels", lambda: qrels_text(labels.qrels()), "simlab.qrels", "text/plain",
+                            key="dl-qrels", on_click="ignore")
+    cols[1].download_button("run files", lambda: "".join(run_text(r, m) for m, r in sorted(runs.items())),
+                            "simlab.run", "text/plain", key="dl-run", on_click="ignore")
+    cols[2].download_button("judgments (JSONL)", lambda: judgments_jsonl(labels.judgments()), "judgments.jsonl",
+                            "application/jsonl", key="dl-jsonl", on_click="ignore")
+    cols[3].download_button("judgments (CSV)", lambda: judgments_csv(labels.judgments()), "judgments.csv",
+                            "text/csv", key="dl-csv", on_click="ignore")
 
 
 def import_qrels_form(labels: LabelStore, known_items: set[str]) -> None:

@@ -107,6 +107,14 @@ def blind_order(items: list[str], qid: str, annotator: str) -> list[str]:
     return shuffled
 
 
+def next_to_judge(items: list[str], judged: set[str], skipped: list[str], qid: str, annotator: str,
+                  blind: bool) -> str | None:
+    """The next pooled item for this annotator: unjudged ones in (blind) order, skipped ones last."""
+    order = blind_order(items, qid, annotator) if blind else items
+    todo = [i for i in order if i not in judged and i not in skipped] or [i for i in order if i not in judged]
+    return todo[0] if todo else None
+
+
 def all_runs(queries: list[SavedQuery], run: Callable[[SavedQuery], dict[str, Ranking]]
              ) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
     """method → qid → item → score for every runnable saved query; plus a note per query that could not run.

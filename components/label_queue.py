@@ -1,0 +1,44 @@
+"""The judging card: progress, grade buttons and the item, as a fragment, so a judgment reruns only this
+card (one indexed read of this query's judgments), not the metrics over every judgment in the store."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.cards import item_card
+from components.label_buttons import label_buttons
+from indexing.labels import LabelError, LabelStore, SavedQuery
+from indexing.saved_runs import Ranking, next_to_judge
+from indexing.store import Record
+
+PROBLEM = "label-problem"
+
+
+@st.fragment
+def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Ranking], items: list[str],
+                 by_id: dict[str, Record], blobs, annotator: str, blind: bool) -> None:
+    mine = {j.item_id for j in labels.judgments(query.qid) if j.annotator == annotator}
+    skipped = st.session_state.setdefault(f"label-skipped-{query.qid}", [])
+    done = len([i for i in items if i in mine])
+    st.progress(done / len(items), text=f"{done} / {len(items)} judged")
+    current = next_to_judge(items, mine, skipped, query.qid, annotator, blind)
+    if current is None:
+        st.success("Every pooled item is judged. Refine with feedback, or pick another query.")
+        return
+
+    def grade(g: int) -> None:
+        try:
+            labels.judge(query.qid, current, annotator, g)
+        except LabelError as exc:  # e.g. a full disk: say so; the button can be pressed again
+            st.session_state[PROBLEM] = str(exc)
+
+    def skip() -> None:  # skipped items come back once everything else is judged
+        skipped.append(current)
+
+    label_buttons(labels.scale, grade, skip, key="grade")
+    if problem := st.session_state.pop(PROBLEM, None):
+        st.error(problem)
+    item_card(by_id[current], blobs, key_prefix="label", large=True)
+    if not blind:
+        st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()
+                              if current in [d for d, _ in r]))
+    st.caption("Metrics below update on the next page run (change the query, or press R).")
