@@ -17,7 +17,7 @@ def ingest_summary(summary: dict) -> None:
         st.dataframe(pd.DataFrame(summary["errors"], columns=["source", "reason"]), hide_index=True,
                      width="stretch")
     if summary.get("notes"):
-        with st.expander(f"Stored with a change: {len(summary['notes'])}"):
+        with st.expander(f"Notes: {len(summary['notes'])} (texts cut, fields renamed, empty files)"):
             st.dataframe(pd.DataFrame(summary["notes"], columns=["source", "note"]), hide_index=True, width="stretch")
     duplicates = summary.get("duplicates") or []
     if duplicates:

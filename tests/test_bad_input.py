@@ -202,3 +202,15 @@ def test_pages_report_faults_in_one_line(lab, monkeypatch):
     ingest_jobs().wait(120)
     ingest.run()
     assert not ingest.exception and "the Chroma server stopped answering" in ingest.error[0].value
+
+
+def test_a_huge_text_item_shows_an_excerpt_and_the_rest_on_request(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    script = (f"from components.cards import item_card\nfrom indexing.blobs import Blobs\n"
+              f"from indexing.store import Record\n"
+              f"item_card(Record('txt-1', 'text', 'big.txt', 'word ' * 1_000_000), Blobs({str(tmp_path)!r}))\n")
+    at = AppTest.from_string(script).run()
+    assert not at.exception and len(at.text[0].value) < 1000  # not 5 MB of page
+    at.toggle[0].set_value(True).run()
+    assert len(at.text[0].value) >= 4_999_000  # the whole text, once asked for
