@@ -14,7 +14,7 @@ from indexing.models import ModelUnavailable
 from indexing.search import Query, QueryError
 from indexing.settings import load_settings
 from indexing.sources import Plan, plan_paths
-from indexing.store import DimensionMismatch, StoreUnavailable
+from indexing.store import DimensionMismatch, StoreUnavailable, store_failure
 from indexing.writelock import StoreBusy
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
@@ -211,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # anything unforeseen is fatal, but still one line (traceback on request)
         if os.environ.get("SIMLAB_DEBUG"):
             raise
+        if type(exc).__module__.split(".")[0] in ("chromadb", "httpx", "sqlite3"):  # the store, on a bad day
+            print(f"error: {store_failure(exc)}.", file=sys.stderr)
+            return EXIT_FATAL
         print(f"error: unexpected {type(exc).__name__}: {exc} (set SIMLAB_DEBUG=1 for the traceback)",
               file=sys.stderr)
         return EXIT_FATAL

@@ -164,3 +164,18 @@ def test_region_points_box_and_lasso():
     assert region_points("box:-0.5,1.5,-0.5,1.5", coords) == [0, 1]
     assert region_points("lasso:-1,-1;3,-1;3,3;-1,3", coords) == [0, 1, 2]
     assert region_points("lasso:0,0;1", coords) == [] and region_points("box:1,2", coords) == []
+
+
+def test_a_box_or_lasso_event_becomes_short_url_text_that_selects_the_same_points():
+    from types import SimpleNamespace
+
+    from components.map_view import region_from_event
+
+    box = SimpleNamespace(selection={"points": [], "box": [{"x": [2.5, -0.5], "y": [-0.5, 1.5]}], "lasso": []})
+    assert region_from_event(box) == "box:-0.5,2.5,-0.5,1.5"
+    xs = list(np.cos(np.linspace(0, 2 * np.pi, 500)) * 3)
+    ys = list(np.sin(np.linspace(0, 2 * np.pi, 500)) * 3)
+    lasso = region_from_event(SimpleNamespace(selection={"points": [], "box": [], "lasso": [{"x": xs, "y": ys}]}))
+    assert lasso.startswith("lasso:") and lasso.count(";") < 64 and len(lasso) < 2000  # a hand-drawn loop, bounded
+    coords = np.array([[0, 0], [1, 1], [5, 5]], np.float32)
+    assert region_points(lasso, coords) == [0, 1] and region_from_event(None) == ""

@@ -214,3 +214,16 @@ def test_a_huge_text_item_shows_an_excerpt_and_the_rest_on_request(tmp_path):
     assert not at.exception and len(at.text[0].value) < 1000  # not 5 MB of page
     at.toggle[0].set_value(True).run()
     assert len(at.text[0].value) >= 4_999_000  # the whole text, once asked for
+
+
+def test_the_cli_names_a_full_disk_for_reads_too(env, monkeypatch, capsys):
+    from indexing import cli
+    from indexing.lab import Lab
+
+    def full(self):
+        raise chromadb.errors.InternalError("Error in compaction: database or disk is full")
+
+    monkeypatch.setattr(Lab, "stats", full)
+    assert cli.main(["stats", "--json"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: no space left on the disk that holds the data directory "
+                                               "(free some space).")
