@@ -5,8 +5,11 @@
 compose_ms / condition_ms: one composed (weighted sum) or conditioned (text-basis projection) query
 ranked over all N vectors already in memory, as the pages do; compose_all_six_methods_ms: the Compose
 page's side-by-side view (every method, one interaction).
+neighbours_p50_ms / neighbours_p95_ms / neighbours_recall_at_10: the path the Neighbours page uses
+(``search.filtered_scores`` + ``search.top_k`` over the cached matrix: exact), and neighbours_kind_p95_ms
+with a kind filter; the query is already encoded (encoding is the model's time, not the search's).
 chroma_p50_ms / chroma_p95_ms: ``collection.query`` for the top 10 (HNSW, cosine), and
-chroma_recall_at_10: its overlap with exact search.
+chroma_recall_at_10: its overlap with exact search, for comparison (no page uses it any more).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import numpy as np
 from benchmarks.report import parser, print_figures
 from indexing.compose import ComposeInputs, compose_scores, rank
 from indexing.condition import ConditionInputs, condition_scores, text_basis
+from indexing.search import filtered_scores, top_k
 from indexing.store import Record, Store
 
 
@@ -49,6 +53,17 @@ def measure(n: int, dim: int, queries: int) -> dict:
     c = ConditionInputs(gallery[0], probes[0], gallery, basis)
     condition_ms = _time_ms(lambda: rank(condition_scores(c, ("basis",))["basis"], 10, exclude=0), 10)
 
+    records = [Record(f"id{i}", "image" if i % 4 else "text", "", None) for i in range(n)]
+    page, page_kind, page_recall = [], [], []
+    for q in probes[8:8 + queries]:
+        t0 = time.perf_counter()
+        top = top_k(filtered_scores(q, gallery, records), 10)
+        page.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        top_k(filtered_scores(q, gallery, records, kind="image"), 10)
+        page_kind.append((time.perf_counter() - t0) * 1000)
+        page_recall.append(len(set(np.argsort(-(gallery @ q))[:10].tolist()) & set(top)) / 10)
+
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(chromadb.PersistentClient(path=tmp), "bench", "bench", dim)
         start = time.perf_counter()
@@ -64,6 +79,10 @@ def measure(n: int, dim: int, queries: int) -> dict:
     return {"n": n, "dim": dim, "compose_ms": round(float(np.median(compose_ms)), 1),
             "compose_all_six_methods_ms": round(float(np.median(all_methods_ms)), 1),
             "condition_ms": round(float(np.median(condition_ms)), 1),
+            "neighbours_p50_ms": round(float(np.percentile(page, 50)), 2),
+            "neighbours_p95_ms": round(float(np.percentile(page, 95)), 2),
+            "neighbours_kind_p95_ms": round(float(np.percentile(page_kind, 95)), 2),
+            "neighbours_recall_at_10": round(float(np.mean(page_recall)), 4),
             "chroma_p50_ms": round(float(np.percentile(latencies, 50)), 2),
             "chroma_p95_ms": round(float(np.percentile(latencies, 95)), 2),
             "chroma_recall_at_10": round(float(np.mean(recalls)), 4), "chroma_upsert_s": round(upsert_s, 1)}

@@ -82,7 +82,8 @@ class Lab:
 
     def search(self, query: Query, k: int = 10, kind: str | None = None,
                filters: dict[str, str] | None = None) -> list[Hit]:
-        return neighbours(query, self.encoder, self.store, k, kind, filters)
+        records, vectors = self.vectors()
+        return neighbours(query, self.encoder, records, vectors, k, kind, filters)
 
     def stats(self) -> dict:
         images = self.store.count_kind("image")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from indexing.compose import normalise, rank
+from indexing.compose import normalise
 from indexing.encoder import Encoder
 from indexing.labels import LabelError, SavedQuery
 from indexing.rich_queries import Reference, compose, condition
-from indexing.search import Query, encode_query
+from indexing.search import Query, encode_query, filtered_scores, top_k
 from indexing.store import Record
 
 Ranking = list[tuple[str, float]]  # (item id, score), best first
@@ -30,8 +30,7 @@ def rocchio(query: np.ndarray, relevant: np.ndarray, non_relevant: np.ndarray, a
 
 
 def _ranking(scores: np.ndarray, records: list[Record], k: int, exclude: int | None = None) -> Ranking:
-    top = rank(scores, k, exclude)
-    return [(records[i].id, float(scores[i])) for i in top if np.isfinite(scores[i]) and i != exclude]
+    return [(records[i].id, float(scores[i])) for i in top_k(scores, k, exclude)]
 
 
 def query_vector(spec: dict, encoder: Encoder, records: list[Record], vectors: np.ndarray,
@@ -59,12 +58,9 @@ def run_methods(query: SavedQuery, encoder: Encoder, records: list[Record], vect
     out: dict[str, Ranking] = {}
     if spec["type"] in ("text", "image", "item"):
         q, exclude = query_vector(spec, encoder, records, vectors, data_dir)
-        scores = vectors @ q
-        if spec.get("kind"):
-            scores = np.where([r.kind == spec["kind"] for r in records], scores, -np.inf)
-        for key, value in (spec.get("filters") or {}).items():
-            scores = np.where([str(r.metadata.get(key)) == str(value) for r in records], scores, -np.inf)
-        out["clip"] = _ranking(scores, records, k, exclude)
+        # The same scores and filters as the Neighbours page: the pool judged is the list that was seen.
+        out["clip"] = _ranking(filtered_scores(q, vectors, records, spec.get("kind"), spec.get("filters")),
+                               records, k, exclude)
     elif spec["type"] == "compose":
         res = compose(Reference(item=spec["reference"]), spec["text"], encoder, records, vectors,
                       float(spec.get("lam", 0.5)), tuple(spec.get("methods") or ("image", "text", "sum", "product")),

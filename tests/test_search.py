@@ -60,3 +60,19 @@ def test_bad_queries_say_what_to_do(filled, query, message):
 
 def test_empty_index_returns_nothing(lab):
     assert lab.search(Query(text="anything")) == []
+
+
+def test_the_pool_judged_is_the_list_the_neighbours_page_showed(lab):
+    from indexing.demo import demo_plan
+    from indexing.labels import SavedQuery
+    from indexing.saved_runs import run_methods
+
+    lab.ingest(demo_plan(40, seed=4))
+    records, vectors = lab.vectors()
+    for spec in ({"type": "text", "text": "a red circle", "kind": "image", "filters": {"size": "large"}},
+                 {"type": "item", "item": next(r.id for r in records if r.kind == "image"), "kind": None,
+                  "filters": {}}):
+        query = Query(text=spec.get("text"), item=spec.get("item"))
+        shown = [h.id for h in lab.search(query, k=8, kind=spec["kind"], filters=spec["filters"])]
+        saved = run_methods(SavedQuery("q", "q", spec), lab.encoder, records, vectors, lab.settings.data_dir)
+        assert [i for i, _ in saved["clip"][:8]] == shown and len(shown) == 8
