@@ -1,8 +1,8 @@
 """UMAP fits in background processes, so a map page never waits on numba's compiler.
 
-A fresh machine compiles UMAP's numba code on its first fit (a minute or two on two cores). A page
-asks ``MapJobs.start``; a child process fits and writes the map to ``MapCache``; meanwhile the page
-shows ``projection.preview`` (PCA, instant) and swaps when the file appears. Numba's on-disk cache
+A fresh machine compiles UMAP's numba code on its first fit (half a minute to two on two cores). A page
+asks ``MapJobs.projection``: with no fitted map yet it starts a child process that fits and writes the map
+to ``MapCache``, and returns ``projection.preview`` (PCA, instant); the page swaps when the file appears. Numba's on-disk cache
 lives in a writable folder, so later processes reuse what it could cache.
 """
 from __future__ import annotations
@@ -92,6 +92,7 @@ class MapJobs:
         if code is None:
             return JobState(True, started=started)
         if code == 0:
+            log.unlink(missing_ok=True)
             return JobState(False, started=started)
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
         return JobState(False, (lines[-1] if lines else f"exit code {code}")[:300], started)
