@@ -5,12 +5,13 @@ import json
 
 import streamlit as st
 
+from indexing.errors import SimLabError
 from indexing.lab import Lab, load_encoder, open_lab
 from indexing.labels import SavedQuery
-from indexing.models import ModelSpec, ModelUnavailable, resolve
+from indexing.models import ModelSpec, resolve
 from indexing.saved_runs import Ranking, run_methods
 from indexing.settings import Settings, load_settings
-from indexing.store import DimensionMismatch, StoreUnavailable, open_client
+from indexing.store import open_client
 
 
 @st.cache_resource(show_spinner="Choosing a model…", ttl=3600)
@@ -33,7 +34,7 @@ def _lab(settings: Settings, spec: ModelSpec) -> Lab:
     return open_lab(settings, encoder=_encoder(spec, settings.batch_size), client=_client(settings))
 
 
-class LabUnavailable(RuntimeError):
+class LabUnavailable(SimLabError, RuntimeError):
     """The chosen model or the store cannot be opened; the message says why."""
 
 
@@ -43,7 +44,7 @@ def open_cached_lab(model: str) -> Lab:
         settings = load_settings()
         pretrained = settings.pretrained if model == settings.model else None
         return _lab(settings, _spec(model, pretrained))
-    except (ModelUnavailable, StoreUnavailable, DimensionMismatch, ValueError) as exc:
+    except SimLabError as exc:
         raise LabUnavailable(str(exc)) from exc
 
 

@@ -20,13 +20,14 @@ from PIL import Image
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, rank, split_clauses
 from indexing.condition import ConditionInputs, condition_scores
 from indexing.encoder import Encoder
+from indexing.errors import SimLabError
 from indexing.evaluate import recall_at
 
 GENECIS_TASKS = ("focus_attribute", "change_attribute", "focus_object", "change_object")
 DILATION = 0.7  # GeneCIS crops a dilated box around the instance
 
 
-class BenchmarkDataError(ValueError):
+class BenchmarkDataError(SimLabError, ValueError):
     """Benchmark files missing or malformed; the message names the file."""
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexing.errors import InputError
+
 COMPOSE_METHODS = ("image", "text", "sum", "slerp", "product", "clauses")
 METHOD_LABELS = {
     "image": "image only", "text": "text only", "sum": "weighted sum", "slerp": "slerp",
@@ -97,10 +99,10 @@ SCORERS: dict[str, Callable[[ComposeInputs], np.ndarray]] = {
 def compose_scores(x: ComposeInputs, methods: tuple[str, ...] = COMPOSE_METHODS) -> dict[str, np.ndarray]:
     """Scores of every gallery item under each method."""
     if not 0.0 <= x.lam <= 1.0:
-        raise ValueError(f"λ must be between 0 and 1, not {x.lam}.")
+        raise InputError(f"λ must be between 0 and 1, not {x.lam}.")
     unknown = [m for m in methods if m not in SCORERS]
     if unknown:
-        raise ValueError(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(SCORERS)}.")
+        raise InputError(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(SCORERS)}.")
     return {m: SCORERS[m](x) for m in methods}
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from indexing.compose import normalise, score_product
+from indexing.errors import SimLabError
 from indexing import world
 
 ConditionKind = Literal["focus", "change", "object"]
@@ -32,7 +33,7 @@ VOCABULARY: dict[str, list[str]] = {
 SYNONYMS = {"colour": "color", "form": "shape", "backdrop": "background", "location": "position"}
 
 
-class ConditionError(ValueError):
+class ConditionError(SimLabError, ValueError):
     """A condition that cannot be used; the message says what would work."""
 
 

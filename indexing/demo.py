@@ -5,6 +5,7 @@ import io
 import random
 
 from indexing import world
+from indexing.errors import InputError
 from indexing.sources import PendingImage, PendingText, Plan
 
 DEFAULT_N = 500
@@ -20,7 +21,7 @@ def _png(item: world.WorldItem) -> bytes:
 def demo_plan(n: int = DEFAULT_N, seed: int = DEFAULT_SEED, caption_share: float = 0.25) -> Plan:
     """``n`` demo images (attributes as metadata) and captions for about ``caption_share`` of them."""
     if n < 1:
-        raise ValueError("The demo world needs at least 1 item.")
+        raise InputError("The demo world needs at least 1 item.")
     rng = random.Random(seed)
     plan = Plan()
     for item in world.make_world(n, seed):

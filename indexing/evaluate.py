@@ -16,6 +16,7 @@ from indexing import world
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, rank, split_clauses
 from indexing.condition import ConditionInputs, condition_scores, text_basis
 from indexing.encoder import Encoder
+from indexing.errors import InputError
 
 
 @dataclass
@@ -208,7 +209,7 @@ def parse_tasks(spec: str) -> list[str]:
     names = list(TASKS) if spec.strip() in {"", "all"} else [t.strip() for t in spec.split(",") if t.strip()]
     unknown = [t for t in names if t not in TASKS]
     if unknown:
-        raise ValueError(f"Unknown task(s) {', '.join(unknown)}; choose from {', '.join(TASKS)} or 'all'.")
+        raise InputError(f"Unknown task(s) {', '.join(unknown)}; choose from {', '.join(TASKS)} or 'all'.")
     return names
 
 
@@ -216,9 +217,9 @@ def evaluate(encoder: Encoder, world_name: str = "shapes", seed: int = world.DEF
              tasks: str = "all", combos: list[world.WorldItem] | None = None) -> dict:
     """Run the selected tasks on a test world rendered from ``seed`` (refused if it is a training seed)."""
     if world_name != "shapes":
-        raise ValueError(f"Unknown world {world_name!r}; only 'shapes' exists.")
+        raise InputError(f"Unknown world {world_name!r}; only 'shapes' exists.")
     if seed in world.TRAIN_SEEDS:
-        raise ValueError(f"Seed {seed} is reserved for training (seeds {world.TRAIN_SEEDS.start}–"
+        raise InputError(f"Seed {seed} is reserved for training (seeds {world.TRAIN_SEEDS.start}–"
                          f"{world.TRAIN_SEEDS.stop - 1}); evaluate on a seed outside that range.")
     names = parse_tasks(tasks)
     w = TestWorld(encoder, seed, combos if combos is not None else world.combination_world(seed))

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexing.errors import SimLabError
+
 DEFAULT_SCALE = {0: "not relevant", 1: "partly", 2: "relevant", 3: "perfect"}
 QUERY_TYPES = ("text", "image", "item", "compose", "condition")
 
@@ -28,7 +30,7 @@ CREATE INDEX IF NOT EXISTS judgments_by_query ON judgments (qid);
 """
 
 
-class LabelError(ValueError):
+class LabelError(SimLabError, ValueError):
     """A label operation that cannot be done as asked; the message says why."""
 
 

@@ -8,6 +8,8 @@ import filetype
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from indexing.errors import SimLabError
+
 # Only these decoders may ever see user bytes (EPS and friends would reach Ghostscript).
 # (Multi-picture JPEGs, MPO, come through the JPEG opener.)
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
@@ -22,7 +24,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
-class MediaError(ValueError):
+class MediaError(SimLabError, ValueError):
     """An input that cannot be used; the message is one line, fit to show a user."""
 
 

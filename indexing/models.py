@@ -11,6 +11,8 @@ from pathlib import Path
 
 import open_clip
 
+from indexing.errors import SimLabError
+
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 BUNDLED_NAME = "simlab-shapes"
 BUNDLED_CONFIG = MODELS_DIR / f"{BUNDLED_NAME}.json"
@@ -19,7 +21,7 @@ PRETRAINED_NAME, PRETRAINED_TAG = "ViT-B-32", "laion2b_s34b_b79k"
 AUTO = "auto"
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(SimLabError, RuntimeError):
     """The requested model or its weights cannot be loaded here; the message says what can."""
 
 

@@ -18,10 +18,12 @@ from typing import Literal
 
 import numpy as np
 
+from indexing.errors import SimLabError
+
 Progress = Callable[[str], None]
 
 
-class MapError(ValueError):
+class MapError(SimLabError, ValueError):
     """Map parameters that cannot work; the message says which and why."""
 
 

@@ -39,7 +39,11 @@ def query_vector(spec: dict, encoder: Encoder, records: list[Record], vectors: n
     if spec["type"] == "text":
         return encode_query(Query(text=spec["text"]), encoder), None
     if spec["type"] == "image":
-        return encode_query(Query(image=(data_dir / spec["image_path"]).read_bytes()), encoder), None
+        path = data_dir / spec["image_path"]
+        if not path.is_file():
+            raise LabelError(f"The query image {spec['image_path']} is no longer under {data_dir}; save the "
+                             "query again from Neighbours with the image.")
+        return encode_query(Query(image=path.read_bytes()), encoder), None
     ids = [r.id for r in records]
     if spec["item"] not in ids:
         raise LabelError(f"Item {spec['item']!r} is no longer in this collection.")

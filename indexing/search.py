@@ -12,11 +12,12 @@ import numpy as np
 
 from indexing.compose import rank
 from indexing.encoder import Encoder
+from indexing.errors import SimLabError
 from indexing.media import decode_image
 from indexing.store import Hit, Record, Store
 
 
-class QueryError(ValueError):
+class QueryError(SimLabError, ValueError):
     """A query that cannot be run as given; the message says how to fix it."""
 
 

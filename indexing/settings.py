@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexing.errors import InputError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -59,14 +61,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         try:
             headers = {str(k): str(v) for k, v in json.loads(env["CHROMA_HEADERS"]).items()}
         except (ValueError, AttributeError) as exc:
-            raise ValueError('CHROMA_HEADERS must be a JSON object, e.g. {"Authorization": "Bearer TOKEN"}') from exc
+            raise InputError('CHROMA_HEADERS must be a JSON object, e.g. {"Authorization": "Bearer TOKEN"}') from exc
     if env.get("CHROMA_TOKEN"):
         headers.setdefault("Authorization", f"Bearer {env['CHROMA_TOKEN']}")
     try:
         port = int(env.get("CHROMA_PORT") or 8000)
         batch = int(env.get("SIMLAB_BATCH") or 32)
     except ValueError as exc:
-        raise ValueError(f"CHROMA_PORT and SIMLAB_BATCH must be whole numbers: {exc}") from exc
+        raise InputError(f"CHROMA_PORT and SIMLAB_BATCH must be whole numbers: {exc}") from exc
     return Settings(
         data_dir=Path(env.get("SIMLAB_DATA") or "simlab-data"),
         model=env.get("SIMLAB_MODEL") or "auto",

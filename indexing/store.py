@@ -10,6 +10,7 @@ import chromadb
 import chromadb.errors
 import numpy as np
 
+from indexing.errors import SimLabError
 from indexing.generation import read_generation
 from indexing.settings import Settings
 
@@ -18,7 +19,7 @@ KIND, NAME, SOURCE, TRUNCATED = "simlab_kind", "simlab_name", "simlab_source", "
 RESERVED = frozenset({KIND, NAME, SOURCE, TRUNCATED})
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(SimLabError, RuntimeError):
     """The store cannot be reached or opened; the message says what to check."""
 
 
@@ -45,7 +46,7 @@ def _item_refusal(exc: BaseException) -> bool:
     return isinstance(exc, (ValueError, TypeError, chromadb.errors.InvalidArgumentError))
 
 
-class DimensionMismatch(ValueError):
+class DimensionMismatch(SimLabError, ValueError):
     """Vectors of the wrong size for this collection."""
 
 

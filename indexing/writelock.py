@@ -12,8 +12,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from indexing.errors import SimLabError
 
-class StoreBusy(RuntimeError):
+
+class StoreBusy(SimLabError, RuntimeError):
     """Another process is writing to this data directory."""
 
 

@@ -6,8 +6,7 @@ from components.query_builder import query_builder, use_item_as_query
 from components.resources import cache_key, metadata_values
 from components.save_query import save_query_button
 from components.sidebar import sidebar
-from indexing.media import MediaError
-from indexing.search import QueryError
+from indexing.errors import SimLabError
 
 st.set_page_config(page_title="SimLab · Neighbours", layout="wide")
 lab = sidebar()
@@ -25,7 +24,7 @@ if form.query is None:
 
 try:
     hits = lab.search(form.query, k=form.k, kind=form.kind, filters=form.filters)
-except (QueryError, MediaError) as exc:
+except SimLabError as exc:
     st.error(str(exc))
     st.stop()
 

@@ -13,8 +13,9 @@ from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.state import MapKeys as K
 from components.url_state import load_from_url, save_to_url
+from indexing.errors import SimLabError
 from indexing.projection import query_on_map
-from indexing.search import Query, QueryError, query_vector
+from indexing.search import Query, query_vector
 
 st.set_page_config(page_title="SimLab · Map", layout="wide")
 lab = sidebar()
@@ -42,7 +43,7 @@ if text or item:
         coords, top, scores = query_on_map(query_vector(q, lab.encoder, lab.store), vectors, projection.coords,
                                            st.session_state[K.K], exclude=index.get(item) if item else None)
         overlay = Overlay(text or item, coords, top, scores)
-    except QueryError as exc:
+    except SimLabError as exc:
         st.error(str(exc))
 
 ids = [r.id for r in records]

@@ -7,9 +7,8 @@ from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
 from indexing.compose import COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES
-from indexing.media import MediaError
+from indexing.errors import SimLabError
 from indexing.rich_queries import compose
-from indexing.search import QueryError
 
 st.set_page_config(page_title="SimLab · Compose", layout="wide")
 lab = sidebar()
@@ -32,7 +31,7 @@ if not modification.strip() or not methods or (ref.item is None and ref.image is
     st.stop()
 try:
     result = compose(ref, modification, lab.encoder, records, vectors, lam, tuple(methods), k)
-except (QueryError, MediaError, ValueError) as exc:
+except SimLabError as exc:
     st.error(str(exc))
     st.stop()
 

@@ -9,10 +9,9 @@ from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.vocabulary_editor import vocabulary_editor
-from indexing.condition import METHOD_LABELS, SCORE_NAMES, ConditionError
-from indexing.media import MediaError
+from indexing.condition import METHOD_LABELS, SCORE_NAMES
+from indexing.errors import SimLabError
 from indexing.rich_queries import condition
-from indexing.search import QueryError
 
 st.set_page_config(page_title="SimLab · Condition", layout="wide")
 lab = sidebar()
@@ -32,7 +31,7 @@ if not text.strip() or (ref.item is None and ref.image is None):
     st.stop()
 try:
     cond, result = condition(ref, text, lab.encoder, records, vectors, vocabulary, k)
-except (QueryError, ConditionError, MediaError) as exc:
+except SimLabError as exc:
     st.error(str(exc))
     st.stop()
 

@@ -6,7 +6,8 @@ from components.label_queue import judging_card
 from components.label_transfer import export_buttons, import_qrels_form
 from components.resources import saved_rankings
 from components.sidebar import sidebar
-from indexing.labels import LabelError, LabelStore, qrels_of
+from indexing.errors import SimLabError
+from indexing.labels import LabelStore, qrels_of
 from indexing.saved_runs import ROCCHIO_DEFAULTS, all_runs, pool
 
 st.set_page_config(page_title="SimLab · Label", layout="wide")
@@ -31,7 +32,7 @@ judgments = labels.judgments()  # read once per run: metrics, exports and feedba
 qrels = qrels_of(judgments)
 try:
     rankings = saved_rankings(lab, query, qrels)
-except (LabelError, ValueError) as exc:
+except SimLabError as exc:
     st.warning(str(exc))
     rankings = {}
 items = pool(rankings, int(depth))

@@ -106,3 +106,18 @@ def test_unjudged_counts_only_judged_queries_and_one_spec_is_one_saved_query(sav
     table = at.dataframe[0].value
     assert table.loc[0, "judged queries"] == 1 and table.loc[0, "unjudged in top 10"] == 6
 
+
+
+def test_a_deleted_query_image_is_a_message_not_a_traceback(saved, tmp_path):
+    from pathlib import Path
+
+    from indexing.settings import load_settings
+
+    data = load_settings().data_dir
+    (data / "queries").mkdir(exist_ok=True)
+    (data / "queries" / "gone.img").write_bytes(b"soon gone")
+    saved.save_query("by image", {"type": "image", "image_path": "queries/gone.img"}, qid="q-img")
+    Path(data / "queries" / "gone.img").unlink()
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.selectbox(key="label-query").select_index(1).run()
+    assert not at.exception and "no longer under" in at.warning[0].value
