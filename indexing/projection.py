@@ -20,7 +20,7 @@ import numpy as np
 
 from indexing.errors import SimLabError
 
-Progress = Callable[[str], None]
+Say = Callable[[str], None]  # a status line (ingest's progress callbacks count items instead)
 
 
 class MapError(SimLabError, ValueError):
@@ -113,10 +113,10 @@ def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()
 
 
 def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
-        progress: Progress | None = None) -> Projection:
+        say: Say | None = None) -> Projection:
     """Fit a map of ``vectors``; small or degenerate inputs get a sensible map instead of an error."""
     params.validate()
-    say = progress or (lambda _msg: None)
+    say = say or (lambda _msg: None)
     n = len(ids)
     start = time.perf_counter()
     if n == 0:
@@ -207,12 +207,12 @@ class MapCache:
 
 
 def get_map(cache: MapCache, collection: str, ids: list[str], vectors: np.ndarray, params: MapParams,
-            refit: bool = False, progress: Progress | None = None) -> tuple[Projection, bool]:
+            refit: bool = False, say: Say | None = None) -> tuple[Projection, bool]:
     """The map for the current content: cached (new items placed) unless ``refit``; returns (map, fitted_now)."""
     cached = None if refit else cache.load(collection, params)
     if cached is not None:
         return extend(cached, ids, vectors), False
-    projection = fit(ids, vectors, params, progress)
+    projection = fit(ids, vectors, params, say)
     cache.save(collection, projection)
     return projection, True
 
