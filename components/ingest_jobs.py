@@ -6,6 +6,7 @@ import time
 import streamlit as st
 
 from components.map_data import start_fit
+from components.plain import md_escape
 from components.summary import ingest_summary
 from indexing.ingest_jobs import IngestJob, IngestJobs
 from indexing.lab import Lab
@@ -24,7 +25,11 @@ def start_ingest(lab: Lab, label: str, plan: Plan) -> None:
     """Queue an ingest; the map is fitted in the background once it is done (if it is missing or stale)."""
     def run(p: Plan, progress) -> dict:
         summary = lab.ingest(p, progress).as_dict()
-        start_fit(lab)
+        if not summary.get("stopped"):
+            try:
+                start_fit(lab)
+            except Exception:  # the map fits on the next visit instead; the summary must survive
+                pass
         return summary
 
     ingest_jobs().start(label, plan, run)
@@ -32,7 +37,7 @@ def start_ingest(lab: Lab, label: str, plan: Plan) -> None:
 
 def _running(job: IngestJob) -> None:
     fraction = job.done / job.total if job.total else 0.0
-    st.progress(fraction, text=f"{job.label}: {job.done:,} / {job.total:,} items · "
+    st.progress(fraction, text=f"{md_escape(job.label)}: {job.done:,} / {job.total:,} items · "
                                f"{time.time() - job.started:.0f} s")
 
 
@@ -68,6 +73,6 @@ def job_list() -> None:
 
 def _finished(job: IngestJob) -> None:
     if job.error:
-        st.error(f"{job.label}: {job.error}")
+        st.error(md_escape(f"{job.label}: {job.error}"))
     elif job.summary is not None:
         ingest_summary(job.summary)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.cards import item_card
 from components.label_buttons import label_buttons
+from components.plain import md_escape
 from indexing.labels import LabelError, LabelStore, SavedQuery
 from indexing.saved_runs import Ranking, next_to_judge
 from indexing.store import Record
@@ -36,7 +37,7 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
 
     label_buttons(labels.scale, grade, skip, key="grade")
     if problem := st.session_state.pop(PROBLEM, None):
-        st.error(problem)
+        st.error(md_escape(problem))
     item_card(by_id[current], blobs, key_prefix="label", large=True)
     if not blind:
         st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.plain import md_escape
 from components.progress import progress_bar
 from indexing.labels import LabelStore
 from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
@@ -33,7 +34,7 @@ def import_qrels_form(labels: LabelStore, known_items: set[str]) -> None:
             summary = (f"Imported {report.imported:,} judgments; new queries: {len(report.new_queries):,}; "
                        f"lines refused: {len(report.errors):,}.")
             if report.stopped:
-                st.error(f"{report.stopped} {summary}")
+                st.error(md_escape(f"{report.stopped} {summary}"))
             elif report.imported == 0:
                 st.error("Nothing was imported: every line was refused (reasons below).")
             elif report.errors:

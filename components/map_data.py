@@ -16,11 +16,6 @@ def map_jobs(data_dir: str) -> MapJobs:
     return MapJobs(data_dir)
 
 
-@st.cache_resource(show_spinner=False)
-def _refits_done() -> dict:
-    return {}
-
-
 @st.cache_resource(show_spinner="Laying out the map…", max_entries=8)
 def _projection(_lab: Lab, _jobs: MapJobs, where: str, version: str, params: MapParams, stamp: float) -> Projection:
     records, vectors = _lab.vectors()
@@ -33,7 +28,7 @@ def collection_map(lab: Lab, params: MapParams, refit_token: int) -> tuple[Proje
     A new ``refit_token`` starts a fit of everything in the background; the current map stays until it lands."""
     jobs = map_jobs(str(lab.settings.data_dir))
     where = cache_key(lab)
-    done = _refits_done()
+    done = st.session_state.setdefault("map_refits_done", {})  # per session, like the Refit counter
     if refit_token > done.get((where, params), 0):
         records, vectors = lab.vectors()
         jobs.start(lab.store.name, [r.id for r in records], vectors, params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.map_data import map_jobs
+from components.plain import md_escape
 from indexing.lab import Lab
 from indexing.map_jobs import JobState
 from indexing.projection import Projection
@@ -16,7 +17,7 @@ def map_status(lab: Lab, projection: Projection, state: JobState | None) -> None
     placed = int((~projection.fitted).sum())
     if projection.method == "pca":
         if state is not None and state.error:
-            st.warning(f"The UMAP fit failed ({state.error}); showing a PCA layout. Press Refit to try again.")
+            st.warning(f"The UMAP fit failed ({md_escape(state.error)}); showing a PCA layout. Press Refit to try again.")
             return
         st.caption(f"{len(projection):,} points · a quick PCA layout while UMAP fits in the background (the first "
                    "fit on a new machine compiles numba, about a minute); the UMAP map replaces it by itself.")

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
+from components.plain import md_escape
 from indexing.lab import Lab
+from indexing.media import MediaError, decode_image
 from indexing.rich_queries import Reference
 from indexing.store import Record
 
@@ -28,13 +31,16 @@ def candidates(lab: Lab, images: list[int], records: list[Record], vectors: np.n
     return [images[i] for i in np.argsort(-scores)[:CANDIDATES]]
 
 
-def show_reference(lab: Lab, record: Record | None = None, data: bytes | None = None) -> None:
+def show_reference(lab: Lab, record: Record | None = None, image: Image.Image | None = None) -> None:
     """The reference as a picture, large enough to see (the original when there is one)."""
-    if data is not None:
-        st.image(data, width=REFERENCE_PX, caption="Reference (uploaded)")
+    if image is not None:
+        st.image(image, width=REFERENCE_PX, caption="Reference (uploaded)")
         return
     path = lab.blobs.original_path(record.id) or lab.blobs.thumb_path(record.id)
-    st.image(str(path), width=REFERENCE_PX)
+    if path.exists():
+        st.image(str(path), width=REFERENCE_PX)
+    else:
+        st.warning("This image's file is missing under the data directory.")
     st.text(f"Reference: {record.name}")
 
 
@@ -45,7 +51,12 @@ def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: 
         upload = st.file_uploader("Image", type=UPLOAD_TYPES, key=f"{key}-upload")
         if upload is None:
             return Reference()
-        show_reference(lab, data=upload.getvalue())
+        try:
+            image = decode_image(upload.getvalue())  # the same checks as an ingest: type, size, bombs
+        except MediaError as exc:
+            st.error(md_escape(f"{upload.name}: {exc}"))
+            return Reference()
+        show_reference(lab, image=image)
         return Reference(image=upload.getvalue())
     images = [i for i, r in enumerate(records) if r.kind == "image"]
     chosen_key = f"{key}-item"
@@ -58,7 +69,11 @@ def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: 
     cols = st.columns(4)
     for n, i in enumerate(candidates(lab, images, records, vectors, words)):
         with cols[n % 4]:
-            st.image(str(lab.blobs.thumb_path(records[i].id)), width="stretch")
+            thumb = lab.blobs.thumb_path(records[i].id)
+            if thumb.exists():
+                st.image(str(thumb), width="stretch")
+            else:
+                st.caption("thumbnail missing")
             st.button("Use", key=f"{key}-use-{records[i].id}", on_click=_use, args=(chosen_key, records[i].id),
                       width="stretch", disabled=records[i].id == st.session_state[chosen_key])
     return Reference(item=st.session_state[chosen_key])

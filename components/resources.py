@@ -5,6 +5,7 @@ import json
 
 import streamlit as st
 
+from components.plain import md_escape
 from indexing.errors import SimLabError
 from indexing.lab import Lab, load_encoder, open_lab
 from indexing.labels import SavedQuery
@@ -53,7 +54,7 @@ def get_lab(model: str) -> Lab:
     try:
         lab = open_cached_lab(model)
     except LabUnavailable as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
         st.stop()
         raise  # unreachable: st.stop() ends the run
     return check_store(lab)
@@ -66,7 +67,7 @@ def check_store(lab: Lab) -> Lab:
         lab.sync()  # another process wrote to the embedded store: reopen before anything reads it
         lab.store.count()  # one cheap call: a server that went away since is reported, not a traceback
     except Exception as exc:  # chromadb raises connection errors of several types
-        st.error(f"The store ({settings.store_location}) is not answering: {str(exc).splitlines()[0][:200]}. "
+        st.error(f"The store ({settings.store_location}) is not answering: {md_escape(str(exc).splitlines()[0][:200])}. "
                  "Judgments are safe (they live in SQLite); this page recovers by itself when the server is back.")
         st.stop()
     return lab

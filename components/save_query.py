@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 
 import streamlit as st
 
+from components.plain import md_escape
 from indexing.labels import LabelError, LabelStore
 from indexing.lab import Lab
 
@@ -15,7 +18,10 @@ def store_query_image(lab: Lab, data: bytes) -> str:
     path = lab.settings.data_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_bytes(data)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # atomic: never a half-written image
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
     return name
 
 
@@ -28,7 +34,9 @@ def save_query_button(lab: Lab, spec: dict, default_name: str, key: str, image: 
                 if image is not None:
                     spec = {**spec, "image_path": store_query_image(lab, image)}
                 saved = LabelStore(lab.settings.data_dir).save_query(name, spec)
+            except OSError as exc:
+                st.error(md_escape(f"Could not keep the query image under the data directory: {exc.strerror}."))
             except LabelError as exc:
-                st.error(str(exc))
+                st.error(md_escape(exc))
             else:
                 st.success(f"Saved as {saved.qid}; judge it on the Label page.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.access import require_access
+from components.plain import md_escape
 from components.resources import LabUnavailable, check_store, get_lab, open_cached_lab
 from components.state import Keys, init_state
 from components.theme import apply_css
@@ -73,7 +74,7 @@ def sidebar() -> Lab:
         st.session_state[Keys.MODEL] = st.session_state[Keys.MODEL_WIDGET]
     lab = _choose()
     if notice := st.session_state.pop(Keys.MODEL_NOTICE, None):
-        st.warning(notice)
+        st.warning(md_escape(notice))
     with st.sidebar:
         st.caption("Active model")
         st.text(lab.spec.label)

@@ -4,10 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.plain import md_escape
+
 
 def ingest_summary(summary: dict) -> None:
     if summary.get("stopped"):
-        st.error(summary["stopped"])
+        st.error(md_escape(summary["stopped"]))
     cols = st.columns(5)
     for col, (label, key) in zip(cols, [("Added", "added"), ("Skipped (duplicates)", "skipped"),
                                         ("Failed", "failed"), ("Blank lines", "blank"),

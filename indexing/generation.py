@@ -23,13 +23,20 @@ def read_generation(data_dir: Path) -> str:
         return ""
 
 
-def bump_generation(data_dir: Path) -> str:
-    """Replace the token atomically and return the new one."""
-    token = uuid.uuid4().hex
+WRITING = "writing-"  # a token that says a write is under way (or died part-way): never up to date
+
+
+def bump_generation(data_dir: Path, writing: bool = False) -> str:
+    """Replace the token atomically and return the new one (``writing``: a write starts now)."""
+    token = (WRITING if writing else "") + uuid.uuid4().hex
     path = Path(data_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gen-")
-    with os.fdopen(fd, "w") as f:
-        f.write(token)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return token

@@ -5,6 +5,7 @@ writer at a time); anyone can read their progress, and the last few finished job
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import threading
 import time
@@ -41,6 +42,8 @@ class IngestJobs:
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simlab-ingest")
+        # On shutdown, queued ingests are dropped rather than waited for (a rerun completes them).
+        atexit.register(self._pool.shutdown, wait=False, cancel_futures=True)
         self._jobs: deque[IngestJob] = deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()

@@ -8,7 +8,7 @@ import numpy as np
 
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
-from indexing.generation import bump_generation, read_generation
+from indexing.generation import WRITING, bump_generation, read_generation
 from indexing.ingest import Ingestor, Progress, Summary
 from indexing.models import ModelSpec, resolve
 from indexing.search import Query, neighbours
@@ -29,6 +29,7 @@ class Lab:
     _vectors: tuple[str, list[Record], np.ndarray] | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _seen: str | None = field(default=None, repr=False)  # the write generation this lab's client reflects
+    _own: str | None = field(default=None, repr=False)  # the token of this lab's own write in progress
 
     def __post_init__(self) -> None:
         if self._seen is None:  # what the client saw when it was opened ("?" forces a reopen)
@@ -44,8 +45,8 @@ class Lab:
             return False
         with self._lock:
             now = read_generation(self.settings.data_dir)
-            if now == self._seen:
-                return False
+            if now == self._own or (now == self._seen and not now.startswith(WRITING)):
+                return False  # a write under way (or killed part-way) elsewhere: reopen on every run until done
             client = reopen_client(self.settings)
             self.store = Store(client, self.spec.key, self.spec.label, self.encoder.dim)
             self._seen, self._vectors = client.simlab_generation, None
@@ -72,13 +73,21 @@ class Lab:
     def ingest(self, plan: Plan, progress: Progress | None = None) -> Summary:
         """Run a plan into the store; refused at once (``StoreBusy``) while another process is writing."""
         with write_lock(self.settings.data_dir):
-            self.sync()  # write through a client that has seen the other writers' items
+            with self._lock:
+                self.sync()  # write through a client that has seen the other writers' items
+                self._own = bump_generation(self.settings.data_dir, writing=True)
+                store = self.store
             try:
-                self._seen = bump_generation(self.settings.data_dir)
-                return Ingestor(self.encoder, self.store, self.blobs, self.settings.batch_size).run(plan, progress)
+                return Ingestor(self.encoder, store, self.blobs, self.settings.batch_size).run(plan, progress)
             finally:
-                # Others reopen; this lab's own client already holds what it wrote.
-                self._seen = bump_generation(self.settings.data_dir)
+                with self._lock:
+                    self._own = None
+                    try:  # others reopen; this lab's own client already holds what it wrote
+                        done = bump_generation(self.settings.data_dir)
+                    except OSError:  # a full disk: the "writing" token stays, so readers keep reopening
+                        done = None
+                    if done is not None and self.store is store:
+                        self._seen = done
 
     def search(self, query: Query, k: int = 10, kind: str | None = None,
                filters: dict[str, str] | None = None) -> list[Hit]:

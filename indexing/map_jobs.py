@@ -23,15 +23,16 @@ import numpy as np
 from indexing.projection import MapCache, MapParams, Projection, extend, get_map, preview
 
 NUMBA_CACHE = Path(os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "simlab" / "numba")
-_CHILDREN: list[subprocess.Popen] = []  # every fit this process started, so none outlives it
+_CHILDREN: list[tuple[subprocess.Popen, Path]] = []  # every fit this process started, so none outlives it
 
 
 def stop_all() -> None:
-    """End every fit still running (at exit, and between tests)."""
-    for proc in _CHILDREN:
+    """End every fit still running (at exit, and between tests), and remove its input file."""
+    for proc, job in _CHILDREN:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        job.unlink(missing_ok=True)
     _CHILDREN.clear()
 
 
@@ -78,7 +79,7 @@ class MapJobs:
                      json.dumps(asdict(params))], stdout=subprocess.DEVNULL, stderr=out, env=env,
                     cwd=Path(__file__).resolve().parent.parent)
             self._procs[key] = (proc, time.time(), log)
-            _CHILDREN.append(proc)
+            _CHILDREN.append((proc, Path(tmp)))
 
     def state(self, collection: str, params: MapParams) -> JobState | None:
         """The fit's state, or None if none was started in this process."""
@@ -95,6 +96,7 @@ class MapJobs:
             log.unlink(missing_ok=True)
             return JobState(False, started=started)
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+        log.with_suffix(".npz").unlink(missing_ok=True)  # a crashed child leaves its input behind
         return JobState(False, (lines[-1] if lines else f"exit code {code}")[:300], started)
 
     def wait(self, collection: str, params: MapParams, timeout: float = 600) -> JobState | None:

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from components.gallery import gallery
+from components.plain import md_escape
 from components.query_builder import query_builder, use_item_as_query
 from components.resources import cache_key, metadata_values
 from components.save_query import save_query_button
@@ -25,7 +26,7 @@ if form.query is None:
 try:
     hits = lab.search(form.query, k=form.k, kind=form.kind, filters=form.filters)
 except SimLabError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 if form.query.item:

@@ -8,6 +8,7 @@ from components.map_figure import Overlay, colour_values, map_figure
 from components.map_status import map_status
 from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
                                  selection_csv)
+from components.plain import md_escape
 from components.resources import cache_key
 from components.save_query import save_query_button
 from components.sidebar import sidebar
@@ -22,7 +23,7 @@ lab = sidebar()
 url_notes = load_from_url(K.URL)
 st.title("Map")
 for note in url_notes:
-    st.caption(note)
+    st.caption(md_escape(note))
 
 records, vectors = lab.vectors()
 if not records:
@@ -44,7 +45,7 @@ if text or item:
                                            st.session_state[K.K], exclude=index.get(item) if item else None)
         overlay = Overlay(text or item, coords, top, scores)
     except SimLabError as exc:
-        st.error(str(exc))
+        st.error(md_escape(exc))
 
 ids = [r.id for r in records]
 selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None

@@ -3,6 +3,7 @@ import streamlit as st
 
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns
+from components.plain import md_escape
 from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
@@ -32,14 +33,14 @@ if not modification.strip() or not methods or (ref.item is None and ref.image is
 try:
     result = compose(ref, modification, lab.encoder, records, vectors, lam, tuple(methods), k)
 except SimLabError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 if ref.item:
     save_query_button(lab, {"type": "compose", "reference": ref.item, "text": modification, "lam": lam,
                             "methods": list(methods)}, modification, key="save-compose")
 for note in result.notes:
-    st.caption(note)
+    st.caption(md_escape(note))
 method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="compose",
                score_names=SCORE_NAMES)
 

@@ -5,6 +5,7 @@ import streamlit as st
 from components.map_figure import band_scheme, similarity_bands
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns, rank_moves
+from components.plain import md_escape
 from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
@@ -32,7 +33,7 @@ if not text.strip() or (ref.item is None and ref.image is None):
 try:
     cond, result = condition(ref, text, lab.encoder, records, vectors, vocabulary, k)
 except SimLabError as exc:
-    st.error(str(exc))
+    st.error(md_escape(exc))
     st.stop()
 
 what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribute} to '{cond.text}'",

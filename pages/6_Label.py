@@ -4,6 +4,7 @@ import streamlit as st
 from components.label_metrics import metrics_panel
 from components.label_queue import judging_card
 from components.label_transfer import export_buttons, import_qrels_form
+from components.plain import md_escape
 from components.resources import saved_rankings
 from components.sidebar import sidebar
 from indexing.errors import SimLabError
@@ -33,7 +34,7 @@ qrels = qrels_of(judgments)
 try:
     rankings = saved_rankings(lab, query, qrels)
 except SimLabError as exc:
-    st.warning(str(exc))
+    st.warning(md_escape(exc))
     rankings = {}
 items = pool(rankings, int(depth))
 by_id = {r.id: r for r in records}

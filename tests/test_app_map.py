@@ -156,7 +156,8 @@ def test_hostile_url_values_are_clamped_or_dropped_with_a_note(demo, params):
     at.run()
     assert not at.exception and not at.error
     if "map_region" not in params:
-        assert any(params.popitem()[0] in c.value for c in at.caption)  # the page says what it changed
+        key = next(iter(params))
+        assert any(key in c.value.replace("\\", "") for c in at.caption)  # the page says what it changed
 
 
 def test_region_points_box_and_lasso():

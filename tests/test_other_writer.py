@@ -51,3 +51,21 @@ def test_every_page_after_a_cli_ingest_shows_the_new_items_without_a_traceback(e
         assert not at.exception, (page, [e.value for e in at.exception])
     home = apps["../app.py"]
     assert int({m.label: m.value for m in home.metric}["Items"]) > count
+
+
+def test_a_writer_killed_part_way_leaves_readers_reopening_until_the_next_write(lab):
+    from indexing.generation import bump_generation
+
+    lab.ingest(demo_plan(4, seed=2))
+    assert lab.sync() is False  # its own write: nothing to reopen
+    bump_generation(lab.settings.data_dir, writing=True)  # another process started writing, then was killed
+    assert lab.sync() is True and lab.sync() is True  # never taken as up to date
+    bump_generation(lab.settings.data_dir)  # the next complete write
+    assert lab.sync() is True and lab.sync() is False
+
+
+def test_user_text_in_messages_stays_text():
+    from components.plain import md_escape
+
+    assert md_escape("[Sign in](https://evil.example) *x* <img src=x>") == \
+        r"\[Sign in\]\(https\://evil\.example\) \*x\* \<img src=x\>"
