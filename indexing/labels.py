@@ -166,6 +166,8 @@ class LabelStore:
                    progress: Callable[[int, int], None] | None = None) -> int:
         """Record (qid, item, annotator, grade) rows in transactions of ``batch``; returns how many were
         committed. A failure part-way keeps the committed batches and raises ``LabelError`` saying how many."""
+        if any(not a.strip() for _, _, a, _ in rows):
+            raise LabelError("Say who is judging: an annotator name is required.")
         done = 0
         with self._connect() as db:
             for start in range(0, len(rows), batch):

@@ -48,17 +48,10 @@ if text or item:
         st.error(md_escape(exc))
 
 ids = [r.id for r in records]
-selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
-colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels)
-fig = map_figure(projection.coords, records, colours, overlay, selected,
-                 selection_shape=region_shape(st.session_state[K.REGION]))
-left, right = st.columns([3, 2])
-with left:
-    event = st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
-    st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
-                       file_name="simlab-map.html", mime="text/html", on_click="ignore")
-
-picked, region = selected_indices(event), region_from_event(event)
+# The chart's selection as the browser last sent it, read before the figure is drawn again, so the ring
+# marks the point just clicked.
+chart_state = st.session_state.get(K.CHART)
+picked, region = selected_indices(chart_state), region_from_event(chart_state)
 if picked or region:  # the user clicked or selected in this session: that wins over the link
     st.session_state[K.HAD_SELECTION] = True
     st.session_state[K.REGION] = region
@@ -68,6 +61,16 @@ elif st.session_state[K.HAD_SELECTION]:  # the user cleared the selection
     st.session_state[K.REGION], st.session_state[K.HAD_SELECTION] = "", False
 else:  # a shared link's box or lasso
     picked = region_points(st.session_state[K.REGION], projection.coords)
+selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
+colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels)
+fig = map_figure(projection.coords, records, colours, overlay, selected,
+                 selection_shape=region_shape(st.session_state[K.REGION]))
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
+                       file_name="simlab-map.html", mime="text/html", on_click="ignore")
+
 save_to_url(K.URL)
 
 with right:
