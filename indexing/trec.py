@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from indexing.labels import Judgment, LabelStore, PartialWrite
+from indexing.labels import Judgment, LabelError, LabelStore
 from indexing.metrics import Qrels, Run
 from indexing.texts import decode_text
 
@@ -104,6 +104,6 @@ def import_qrels(data: bytes, labels: LabelStore, known_items: set[str] | None, 
         if report.new_queries:
             labels.ensure_queries(report.new_queries)
         report.imported = labels.judge_many(rows, progress=progress)
-    except PartialWrite as exc:  # what was committed before stays
-        report.stopped, report.imported = str(exc), exc.done
+    except LabelError as exc:  # what was committed before (PartialWrite.done) stays
+        report.stopped, report.imported = str(exc), getattr(exc, "done", 0)
     return report
