@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 
 import streamlit as st
 
 from components.plain import md_escape
+from indexing.blobs import atomic_write
 from indexing.labels import LabelError, LabelStore
 from indexing.lab import Lab
 
@@ -18,10 +17,7 @@ def store_query_image(lab: Lab, data: bytes) -> str:
     path = lab.settings.data_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # atomic: never a half-written image
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        atomic_write(path, data)  # never a half-written image that later runs would reuse
     return name
 
 

@@ -33,8 +33,12 @@ class Blobs:
 
 
 def _write_once(path: Path, data: bytes) -> None:
-    if path.exists():
-        return
+    if not path.exists():
+        atomic_write(path, data)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:

@@ -7,10 +7,10 @@ writes; a reader that finds a token other than the one it last saw reopens its c
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from pathlib import Path
+
+from indexing.blobs import atomic_write
 
 FILE = ".generation"
 
@@ -29,14 +29,5 @@ WRITING = "writing-"  # a token that says a write is under way (or died part-way
 def bump_generation(data_dir: Path, writing: bool = False) -> str:
     """Replace the token atomically and return the new one (``writing``: a write starts now)."""
     token = (WRITING if writing else "") + uuid.uuid4().hex
-    path = Path(data_dir) / FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gen-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(token)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(data_dir) / FILE, token.encode())
     return token
