@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.report import parser, print_figures
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, streamlit_app
+from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, streamlit_app
 
 TIMEOUT_S = 300
 BROWSER = Path(CHROMIUM).name  # what its processes' command lines contain

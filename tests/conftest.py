@@ -13,7 +13,7 @@ from indexing.encoder import Encoder
 from indexing.lab import Lab, open_lab
 from indexing.models import resolve
 from indexing.settings import load_settings
-from tests.servers import REPO  # noqa: F401  (one definition, shared with the server helpers)
+from benchmarks.servers import REPO  # noqa: F401  (one definition, shared with the server helpers)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_CONFIG = FIXTURES / "tiny-clip.json"

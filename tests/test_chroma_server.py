@@ -8,7 +8,7 @@ from indexing.projection import MapCache, MapParams, get_map
 from indexing.search import Query
 from indexing.settings import load_settings
 from indexing.store import StoreUnavailable, open_client
-from tests.servers import free_port, start_chroma, stop
+from benchmarks.servers import free_port, start_chroma, stop
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The shipped Streamlit configuration keeps the server's protections on."""
 import tomllib
 
-from tests.servers import REPO
+from benchmarks.servers import REPO
 
 
 def test_xsrf_and_upload_limits_stay_on():

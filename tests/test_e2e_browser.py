@@ -15,7 +15,7 @@ import pytest
 
 from components.palette import css_colour
 from tests.conftest import image_bytes, tiny_env
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_app
+from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_app
 
 ARTIFACTS = REPO / "test-artifacts"
 XSS = "<img src=x onerror=alert(1)>"

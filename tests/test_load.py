@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import measure
-from tests.servers import CHROMIUM
+from benchmarks.servers import CHROMIUM
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Real servers for tests and benchmarks: `streamlit run app.py`, `chroma run`, and Debian's Chromium."""
+"""Real servers for the benchmarks and the tests: `streamlit run app.py`, `chroma run`, and Debian's Chromium."""
 from __future__ import annotations
 
 import socket
