@@ -16,8 +16,12 @@ PROBLEM = "label-problem"
 
 @st.fragment
 def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Ranking], items: list[str],
-                 by_id: dict[str, Record], blobs, annotator: str, blind: bool) -> None:
-    mine = {j.item_id for j in labels.judgments(query.qid) if j.annotator == annotator}
+                 by_id: dict[str, Record], blobs, annotator: str, blind: bool, metrics_saw: int) -> None:
+    """``metrics_saw``: how many judgments of this query the metrics below were computed from."""
+    judged = labels.judgments(query.qid)
+    if metrics_saw == 0 and judged:
+        st.rerun()  # the first judgment of a query: redraw the metrics too, so they never read "no judgments"
+    mine = {j.item_id for j in judged if j.annotator == annotator}
     skipped = st.session_state.setdefault(f"label-skipped-{query.qid}", [])
     done = len([i for i in items if i in mine])
     st.progress(done / len(items), text=f"{done} / {len(items)} judged")

@@ -41,7 +41,8 @@ by_id = {r.id: r for r in records}
 if not annotator.strip():
     st.caption("Type your name to start judging; it is recorded with every judgment.")
 elif items:
-    judging_card(labels, query, rankings, items, by_id, lab.blobs, annotator.strip(), blind)
+    judging_card(labels, query, rankings, items, by_id, lab.blobs, annotator.strip(), blind,
+                 sum(j.qid == query.qid for j in judgments))
 
 with st.expander("Refine with my judgments (Rocchio)"):
     f1, f2, f3, f4 = st.columns(4)

@@ -194,6 +194,8 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
             assert drawn_width <= min(480, natural) + 1, (natural, drawn_width)
         page.get_by_role("button", name=f"{grade} · ").first.click()
         page.get_by_text(f"{n} / ").first.wait_for()  # judged and shown before the next click
+    page.locator("[data-testid='stDataFrame']").first.wait_for()  # the metrics came back with the first judgment
+    assert page.get_by_text("No judgments yet").count() == 0
     snap(page, "08-label")
     with page.expect_download() as download:
         page.get_by_role("button", name="qrels", exact=True).click()
