@@ -33,6 +33,7 @@ def measure(judgments: int, queries: int) -> dict:
     from indexing.demo import demo_plan
     from indexing.labels import LabelStore
     from indexing.lab import open_lab
+    from indexing.query_specs import NeighboursQuery, Source
     from indexing.settings import load_settings
     from indexing.trec import import_qrels
 
@@ -43,7 +44,7 @@ def measure(judgments: int, queries: int) -> dict:
         lab.ingest(demo_plan(150))
         labels = LabelStore(lab.settings.data_dir)
         empty = click_ms(labels, "q-empty", "bench")
-        labels.save_query("red", {"type": "text", "text": "a red circle"}, qid="q-0")
+        labels.save_query("red", NeighboursQuery(Source(text="a red circle")), qid="q-0")
         lines = "".join(f"q-{i % queries} 0 item-{i} {i % 4}\n" for i in range(judgments)).encode()
         start = time.perf_counter()
         report = import_qrels(lines, labels, None)

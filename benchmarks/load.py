@@ -198,11 +198,12 @@ def measure(sessions: int, rounds: int, items: int) -> dict:
         from indexing.demo import demo_plan
         from indexing.lab import open_lab
         from indexing.labels import LabelStore
+        from indexing.query_specs import NeighboursQuery, Source
         from indexing.settings import load_settings
 
         open_lab(load_settings(env)).ingest(demo_plan(items))
         labels = LabelStore(Path(tmp))
-        labels.save_query("load", {"type": "text", "text": "a red circle", "kind": "image"}, qid=QID)
+        labels.save_query("load", NeighboursQuery(Source(text="a red circle"), kind="image"), qid=QID)
         with streamlit_app(env) as url:
             out = asyncio.run(drive(url, sessions, rounds))
         stored = [j for j in labels.judgments(QID) if j.annotator.startswith("annotator-")]

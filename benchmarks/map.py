@@ -4,7 +4,7 @@
     python -m benchmarks.map --cold [--demo 500] [--json]
 
 fit_s: time to a ready map (PCA, UMAP on at most `sample` items, the rest placed), after numba warm-up.
-place_ms: placing one query and ranking its neighbours. payload_bytes: the figure JSON sent to the browser.
+place_ms: placing one query on the map (among its 10 nearest points). payload_bytes: the figure JSON sent to the browser.
 interaction_ms: server-side work of one widget interaction (colour change): categories, figure, JSON.
 
 --cold: a fresh data directory and an empty numba cache; the demo world (bundled model) is ingested, then a
@@ -27,7 +27,7 @@ import numpy as np
 
 from benchmarks.report import parser, print_figures
 from components.map_figure import colour_values, map_figure
-from indexing.projection import MapParams, fit, query_on_map, warm_up
+from indexing.projection import MapParams, fit, locate, warm_up
 from indexing.store import Record
 
 
@@ -49,10 +49,10 @@ def measure(n: int, sample: int) -> dict:
     fit_s = time.perf_counter() - start
 
     query = synthetic(1, seed=99)[0]
-    query_on_map(query, vectors, projection.coords, 10)
+    locate(query, None, vectors, projection.coords)
     start = time.perf_counter()
     for _ in range(20):
-        query_on_map(query, vectors, projection.coords, 10)
+        locate(query, None, vectors, projection.coords)
     place_ms = (time.perf_counter() - start) / 20 * 1000
 
     payload = map_figure(projection.coords, records, colour_values(records, "kind")).to_json()

@@ -5,9 +5,10 @@
 compose_ms / condition_ms: one composed (weighted sum) or conditioned (text-basis projection) query
 ranked over all N vectors already in memory, as the pages do; compose_all_six_methods_ms: the Compose
 page's side-by-side view (every method, one interaction).
-neighbours_p50_ms / neighbours_p95_ms / neighbours_recall_at_10: the path the Neighbours page uses
-(``search.filtered_scores`` + ``search.top_k`` over the cached matrix: exact), and neighbours_kind_p95_ms
-with a kind filter; the query is already encoded (encoding is the model's time, not the search's).
+neighbours_p50_ms / neighbours_p95_ms / neighbours_recall_at_10: the path the Neighbours page, the map and
+Label use (``query_runner.run`` of a ``NeighboursQuery``, exact over the cached matrix) for "neighbours of
+this item" queries (no encoding: that is the model's time, not the search's), and neighbours_kind_p95_ms
+with a kind filter.
 chroma_p50_ms / chroma_p95_ms: ``collection.query`` for the top 10 (HNSW, cosine), and
 chroma_recall_at_10: its overlap with exact search, for comparison (no page uses it any more).
 """
@@ -15,14 +16,17 @@ from __future__ import annotations
 
 import tempfile
 import time
+from pathlib import Path
 
 import chromadb
 import numpy as np
 
 from benchmarks.report import parser, print_figures
-from indexing.compose import ComposeInputs, compose_scores, rank
+from indexing.compose import ComposeInputs, compose_scores
 from indexing.condition import ConditionInputs, condition_scores, text_basis
-from indexing.search import filtered_scores, top_k
+from indexing.query_runner import Context, Snapshot, run
+from indexing.query_specs import NeighboursQuery, Source
+from indexing.ranking import rank
 from indexing.store import Record, Store
 
 
@@ -54,15 +58,18 @@ def measure(n: int, dim: int, queries: int) -> dict:
     condition_ms = _time_ms(lambda: rank(condition_scores(c, ("basis",))["basis"], 10, exclude=0), 10)
 
     records = [Record(f"id{i}", "image" if i % 4 else "text", "", None) for i in range(n)]
+    context = Context(None, Snapshot(records, gallery), Path(tempfile.gettempdir()))  # item queries: no encoder
+    context.snapshot.allowed("image")  # the lookups a lab builds once per collection version
     page, page_kind, page_recall = [], [], []
-    for q in probes[8:8 + queries]:
+    for i in np.random.default_rng(2).choice(n, queries, replace=False):
         t0 = time.perf_counter()
-        top = top_k(filtered_scores(q, gallery, records), 10)
+        top = run(NeighboursQuery(Source(item=f"id{i}"), k=10), context).top["clip"]
         page.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
-        top_k(filtered_scores(q, gallery, records, kind="image"), 10)
+        run(NeighboursQuery(Source(item=f"id{i}"), k=10, kind="image"), context)
         page_kind.append((time.perf_counter() - t0) * 1000)
-        page_recall.append(len(set(np.argsort(-(gallery @ q))[:10].tolist()) & set(top)) / 10)
+        exact = [j for j in np.argsort(-(gallery @ gallery[i]))[:11].tolist() if j != i][:10]
+        page_recall.append(len(set(exact) & set(top)) / 10)
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(chromadb.PersistentClient(path=tmp), "bench", "bench", dim)

@@ -8,7 +8,8 @@ from components.cards import item_card
 from components.label_buttons import label_buttons
 from components.plain import md_escape
 from indexing.labels import LabelError, LabelStore, SavedQuery
-from indexing.saved_runs import Ranking, next_to_judge
+from indexing.judging import next_to_judge
+from indexing.query_runner import Ranking
 from indexing.store import Record
 
 PROBLEM = "label-problem"

@@ -17,7 +17,7 @@ def map_jobs(data_dir: str) -> MapJobs:
 
 
 @st.cache_resource(show_spinner="Laying out the map…", max_entries=8)
-def _projection(_lab: Lab, _jobs: MapJobs, where: str, version: str, params: MapParams, stamp: float) -> Projection:
+def _projection(_lab: Lab, _jobs: MapJobs, collection: str, version: str, params: MapParams, stamp: float) -> Projection:
     records, vectors = _lab.vectors()
     return _jobs.projection(_lab.store.name, [r.id for r in records], vectors, params)
 
@@ -27,13 +27,13 @@ def collection_map(lab: Lab, params: MapParams, refit_token: int) -> tuple[Proje
 
     A new ``refit_token`` starts a fit of everything in the background; the current map stays until it lands."""
     jobs = map_jobs(str(lab.settings.data_dir))
-    where = cache_key(lab)
+    collection = cache_key(lab)
     done = st.session_state.setdefault("map_refits_done", {})  # per session, like the Refit counter
-    if refit_token > done.get((where, params), 0):
+    if refit_token > done.get((collection, params), 0):
         records, vectors = lab.vectors()
         jobs.start(lab.store.name, [r.id for r in records], vectors, params)
-        done[(where, params)] = refit_token
-    projection = _projection(lab, jobs, where, lab.version(), params, jobs.stamp(lab.store.name, params))
+        done[(collection, params)] = refit_token
+    projection = _projection(lab, jobs, collection, lab.version(), params, jobs.stamp(lab.store.name, params))
     return projection, jobs.state(lab.store.name, params)
 
 
@@ -46,5 +46,5 @@ def start_fit(lab: Lab, params: MapParams | None = None) -> None:
 
 
 @st.cache_resource(show_spinner="Clustering…", max_entries=4)
-def collection_clusters(_lab: Lab, where: str, version: str) -> Clusters:
+def collection_clusters(_lab: Lab, collection: str, version: str) -> Clusters:
     return cluster(_lab.vectors()[1])

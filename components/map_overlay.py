@@ -1,7 +1,6 @@
-"""Put any query vector on the collection's map (the Map page's fit and parameters), with its top-k."""
+"""Put a query's results on the collection's map (the Map page's fit and parameters)."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from components.map_data import collection_map
@@ -11,16 +10,23 @@ from components.map_view import current_params
 from components.palette import Colouring
 from components.state import MapKeys as K
 from indexing.lab import Lab
-from indexing.projection import place
+from indexing.projection import Projection, locate
+from indexing.query_runner import Results
 
 
-def map_with_query(lab: Lab, query: np.ndarray, label: str, top: list[int], scores: list[float],
-                   colours: list[str] | None = None, scheme: Colouring | None = None, key: str = "overlay") -> None:
+def overlay_of(results: Results, projection: Projection, label: str) -> Overlay:
+    """The query's marker (on its own point for an item query) and its main method's top results."""
+    snapshot = results.snapshot
+    coords = locate(results.query_vector, results.exclude, snapshot.vectors, projection.coords)
+    return Overlay(label, coords, results.top[results.main], results.scores())
+
+
+def map_with_query(lab: Lab, results: Results, label: str, colours: list[str] | None = None,
+                   scheme: Colouring | None = None, key: str = "overlay") -> None:
     """Draw the map with the query placed among its neighbours; colours default to the item kind."""
-    records, vectors = lab.vectors()
+    records = results.snapshot.records
     projection, state = collection_map(lab, current_params(), st.session_state[K.REFIT])
     map_status(lab, projection, state)
-    coords = place(query[None, :], vectors, projection.coords)[0]
     colours = colour_values(records, "kind") if colours is None else colours
-    fig = map_figure(projection.coords, records, colours, Overlay(label, coords, top, scores), scheme=scheme)
-    st.plotly_chart(fig, key=key)
+    st.plotly_chart(map_figure(projection.coords, records, colours, overlay_of(results, projection, label),
+                               scheme=scheme), key=key)

@@ -1,20 +1,12 @@
-"""The query builder: text, an uploaded image, or an item id; plus k, kind and metadata filters."""
+"""The query builder: text, an uploaded image, or an item id; plus k, kind and metadata filters → a spec."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import streamlit as st
 
 from components.state import QUERY_MODES, Keys
-from indexing.search import Query
+from indexing.query_specs import NeighboursQuery, Source
 
-
-@dataclass
-class QueryForm:
-    query: Query | None
-    k: int
-    kind: str | None
-    filters: dict[str, str]
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
 
 def use_item_as_query(item_id: str) -> None:
@@ -23,28 +15,27 @@ def use_item_as_query(item_id: str) -> None:
     st.session_state[Keys.QUERY_ITEM] = item_id
 
 
-def query_builder(metadata_values: dict[str, list[str]]) -> QueryForm:
+def query_builder(metadata_values: dict[str, list[str]]) -> NeighboursQuery | None:
+    """The Neighbours query the widgets describe, or None until there is something to search for."""
     mode = st.segmented_control("Query by", QUERY_MODES, key=Keys.QUERY_MODE) or "Text"
-    query: Query | None = None
+    source: Source | None = None
     if mode == "Text":
         text = st.text_input("Text", key=Keys.QUERY_TEXT, placeholder="a red circle")
-        query = Query(text=text) if text.strip() else None
+        source = Source(text=text) if text.strip() else None
     elif mode == "Image":
-        upload = st.file_uploader("Image", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"],
-                                  key=Keys.QUERY_IMAGE)
-        query = Query(image=upload.getvalue()) if upload else None
+        upload = st.file_uploader("Image", type=IMAGE_TYPES, key=Keys.QUERY_IMAGE)
+        source = Source(image=upload.getvalue()) if upload else None
     else:
         item = st.text_input("Item id", key=Keys.QUERY_ITEM, help="Use “Neighbours of this” on any result.")
-        query = Query(item=item.strip()) if item.strip() else None
+        source = Source(item=item.strip()) if item.strip() else None
     c1, c2, c3 = st.columns([1, 1, 2])
     k = c1.slider("k", 1, 50, key=Keys.K)
     kind = c2.selectbox("Kind", ["any", "image", "text"], key=Keys.KIND)
     filters: dict[str, str] = {}
     with c3:
-        fields = list(metadata_values)
-        field = st.selectbox("Metadata filter", ["(none)"] + fields, key=Keys.META_FIELD)
+        field = st.selectbox("Metadata filter", ["(none)"] + list(metadata_values), key=Keys.META_FIELD)
         if field and field != "(none)":
             value = st.selectbox(f"{field} =", metadata_values[field], key=Keys.META_VALUES)
             if value is not None:
                 filters[field] = value
-    return QueryForm(query, k, None if kind == "any" else kind, filters)
+    return None if source is None else NeighboursQuery(source, k, None if kind == "any" else kind, filters)

@@ -9,14 +9,14 @@ import streamlit as st
 from PIL import Image
 
 from components.plain import md_escape
+from components.query_builder import IMAGE_TYPES
 from indexing.lab import Lab
 from indexing.media import MediaError, decode_image
-from indexing.rich_queries import Reference
+from indexing.query_specs import Source
 from indexing.store import Record
 
 CANDIDATES = 8
 REFERENCE_PX = 320
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
 
 def _use(state_key: str, item_id: str) -> None:
@@ -44,20 +44,20 @@ def show_reference(lab: Lab, record: Record | None = None, image: Image.Image | 
     st.text(f"Reference: {record.name}")
 
 
-def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: str) -> Reference:
-    """Returns the chosen reference (possibly empty); widgets are keyed under ``key``."""
+def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: str) -> Source | None:
+    """The chosen reference (None until there is one); widgets are keyed under ``key``."""
     source = st.radio("Reference image", ["From the index", "Upload"], horizontal=True, key=f"{key}-source")
     if source == "Upload":
-        upload = st.file_uploader("Image", type=UPLOAD_TYPES, key=f"{key}-upload")
+        upload = st.file_uploader("Image", type=IMAGE_TYPES, key=f"{key}-upload")
         if upload is None:
-            return Reference()
+            return None
         try:
             image = decode_image(upload.getvalue())  # the same checks as an ingest: type, size, bombs
         except MediaError as exc:
             st.error(md_escape(f"{upload.name}: {exc}"))
-            return Reference()
+            return None
         show_reference(lab, image=image)
-        return Reference(image=upload.getvalue())
+        return Source(image=upload.getvalue())
     images = [i for i, r in enumerate(records) if r.kind == "image"]
     chosen_key = f"{key}-item"
     by_id = {records[i].id: i for i in images}
@@ -76,7 +76,7 @@ def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: 
                 st.caption("thumbnail missing")
             st.button("Use", key=f"{key}-use-{records[i].id}", on_click=_use, args=(chosen_key, records[i].id),
                       width="stretch", disabled=records[i].id == st.session_state[chosen_key])
-    return Reference(item=st.session_state[chosen_key])
+    return Source(item=st.session_state[chosen_key])
 
 
 def reference_layout(lab: Lab, records: list[Record], vectors: np.ndarray, key: str):

@@ -8,9 +8,11 @@ import streamlit as st
 from components.plain import md_escape
 from indexing.errors import SimLabError
 from indexing.lab import Lab, load_encoder, open_lab
+from indexing.judging import RUN_DEPTH
 from indexing.labels import SavedQuery
 from indexing.models import ModelSpec, resolve
-from indexing.saved_runs import Ranking, run_methods
+from indexing.query_runner import Ranking
+from indexing.query_specs import from_json
 from indexing.settings import Settings, load_settings
 from indexing.store import open_client
 
@@ -74,15 +76,15 @@ def check_store(lab: Lab) -> Lab:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def metadata_values(_lab: Lab, where: str, version: str) -> dict[str, list[str]]:
+def metadata_values(_lab: Lab, collection: str, version: str) -> dict[str, list[str]]:
     """Metadata fields and values for filter widgets; recomputed only when the collection changes.
 
-    ``where`` names the store and collection (``cache_key``), so two stores never share an entry."""
+    ``collection`` names the store and collection (``cache_key``), so two stores never share an entry."""
     return _lab.store.metadata_values()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def stats(_lab: Lab, where: str, version: str) -> dict:
+def stats(_lab: Lab, collection: str, version: str) -> dict:
     """Counts per kind etc.; recomputed only when the collection changes."""
     return _lab.stats()
 
@@ -93,14 +95,12 @@ def cache_key(lab: Lab) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _rankings(_lab: Lab, where: str, version: str, qid: str, spec: str, grades: str) -> dict[str, Ranking]:
-    records, vectors = _lab.vectors()
-    return run_methods(SavedQuery(qid, qid, json.loads(spec)), _lab.encoder, records, vectors,
-                       _lab.settings.data_dir, dict(json.loads(grades)))
+def _rankings(_lab: Lab, collection: str, version: str, spec: str, grades: str) -> dict[str, Ranking]:
+    return _lab.run(from_json(json.loads(spec)), k=RUN_DEPTH, grades=dict(json.loads(grades))).rankings()
 
 
 def saved_rankings(lab: Lab, query: SavedQuery, qrels: dict[str, dict[str, int]]) -> dict[str, Ranking]:
     """A saved query's rankings, recomputed only when the collection, its spec or (with feedback) its grades change."""
-    grades = sorted(qrels.get(query.qid, {}).items()) if query.spec.get("feedback") else []
-    return _rankings(lab, cache_key(lab), lab.version(), query.qid, json.dumps(query.spec, sort_keys=True),
-                     json.dumps(grades))
+    spec = query.runnable
+    grades = sorted(qrels.get(query.qid, {}).items()) if spec.feedback else []
+    return _rankings(lab, cache_key(lab), lab.version(), json.dumps(spec.to_json(), sort_keys=True), json.dumps(grades))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.url_state import UrlField
+from indexing.query_specs import DEFAULT_K
 
 
 class Keys:
@@ -32,7 +33,7 @@ DEFAULTS = {
     Keys.QUERY_MODE: "Text",
     Keys.QUERY_TEXT: "",
     Keys.QUERY_ITEM: "",
-    Keys.K: 12,
+    Keys.K: DEFAULT_K,
     Keys.KIND: "any",
     Keys.DEMO_N: 500,
     Keys.UPLOADER_GEN: 0,

@@ -75,15 +75,15 @@ def open_zip(data: bytes, source: str) -> tuple[zipfile.ZipFile, list[Entry | tu
         raise MediaError(f"archive has {len(infos):,} entries (limit {MAX_ENTRIES:,}); split it")
     members: list[Entry | tuple[str, str]] = []
     for info in infos:
-        where = f"{source}/{info.filename}"
+        origin = f"{source}/{info.filename}"
         parts = PurePosixPath(info.filename).parts
         if parts and (parts[0] == "__MACOSX" or parts[-1].startswith(".")):
             continue  # resource forks and hidden files are not content
         reason = unsafe_reason(info)
         if reason:
-            members.append((where, reason))
+            members.append((origin, reason))
         elif info.filename.lower().endswith(".zip"):
-            members.append((where, "nested archive; not recursed (unzip it and upload its files)"))
+            members.append((origin, "nested archive; not recursed (unzip it and upload its files)"))
         else:
-            members.append(Entry(archive, info, where))
+            members.append(Entry(archive, info, origin))
     return archive, members

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, rank, split_clauses
+from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
+from indexing.ranking import rank
 from indexing.condition import ConditionInputs, condition_scores
 from indexing.encoder import Encoder
 from indexing.errors import SimLabError

@@ -7,11 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from indexing.lab import Lab, open_lab
 from indexing.models import ModelUnavailable
-from indexing.search import Query, QueryError
+from indexing.progress import terminal_progress
+from indexing.query_specs import DEFAULT_K, NeighboursQuery, QueryError, QuerySpec, Source, from_json
 from indexing.settings import load_settings
 from indexing.sources import Plan, plan_paths
 from indexing.store import DimensionMismatch, StoreUnavailable, store_failure
@@ -21,11 +20,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
 
 def _ingest_with_progress(lab: Lab, plan: Plan) -> dict:
-    with tqdm(total=len(plan.items), unit="item", desc="ingest", file=sys.stderr) as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with terminal_progress("ingest", "item") as progress:
         return lab.ingest(plan, progress).as_dict()
 
 
@@ -48,14 +43,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _report(_ingest_with_progress(open_lab(), demo_plan(args.n, args.seed)))
 
 
+def _search_spec(args: argparse.Namespace) -> QuerySpec:
+    if args.spec:
+        try:
+            data = json.loads(args.spec)
+        except json.JSONDecodeError as exc:
+            raise QueryError(f"--spec is not JSON ({exc.msg} at character {exc.pos}).") from None
+        return from_json(data)
+    source = Source(text=args.text, item=args.item,
+                    image=Path(args.image).read_bytes() if args.image else None)
+    return NeighboursQuery(source, args.k, args.kind)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    image = Path(args.image).read_bytes() if args.image else None
-    query = Query(text=args.text, image=image, item=args.item)
-    hits = open_lab().search(query, k=args.k, kind=args.kind)
+    results = open_lab().run(_search_spec(args), k=args.k if args.spec else None)
     if args.json:
-        print(json.dumps([h.as_dict() for h in hits], ensure_ascii=False))
-    else:
-        for rank, h in enumerate(hits, 1):
+        print(json.dumps({m: [h.as_dict() for h in results.hits(m)] for m in results.methods}
+                         if args.spec else [h.as_dict() for h in results.hits()], ensure_ascii=False))
+        return EXIT_OK
+    for method in results.methods:
+        if len(results.methods) > 1:
+            print(f"# {method}")
+        for rank, h in enumerate(results.hits(method), 1):
             print(f"{rank:3d}  {h.score:.3f}  {h.kind:5s}  {h.id}  {h.text if h.kind == 'text' else h.name}")
     return EXIT_OK
 
@@ -91,7 +100,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     from indexing.labels import LabelStore
     from indexing.metrics import evaluate_run
-    from indexing.saved_runs import all_runs, run_methods
+    from indexing.judging import RUN_DEPTH, all_runs
     from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
 
     settings = load_settings()
@@ -99,11 +108,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     if args.labels_command == "import":
         lab = open_lab(settings)
         known = {r.id for r in lab.store.all()[0]}
-        with tqdm(unit="judgment", desc="import", file=sys.stderr) as bar:
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
+        with terminal_progress("import", "judgment") as progress:
             report = import_qrels(Path(args.file).read_bytes(), labels, known, args.annotator, progress)
         for line, reason in report.errors:
             print(f"{args.file}:{line}: {reason}", file=sys.stderr)
@@ -117,10 +122,9 @@ def cmd_labels(args: argparse.Namespace) -> int:
                 "csv": lambda: judgments_csv(labels.judgments())}[args.format]()
     else:
         lab = open_lab(settings)
-        records, vectors = lab.vectors()
         qrels = labels.qrels()
-        runs, skipped = all_runs(labels.queries(), lambda q: run_methods(
-            q, lab.encoder, records, vectors, settings.data_dir, qrels.get(q.qid)))
+        runs, skipped = all_runs(labels.queries(), lambda q: lab.run(
+            q.runnable, k=RUN_DEPTH, grades=qrels.get(q.qid)).rankings())
         for note in skipped:
             print(f"skipped {note}", file=sys.stderr)
         if args.labels_command == "export":
@@ -155,12 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=cmd_demo)
 
-    s = sub.add_parser("search", help="nearest items to a text, an image or an item")
+    s = sub.add_parser("search", help="nearest items to a text, an image or an item; or any query spec")
     group = s.add_mutually_exclusive_group(required=True)
     group.add_argument("--text")
     group.add_argument("--image", help="path to an image file")
     group.add_argument("--item", help="id of an item in the index")
-    s.add_argument("--k", type=int, default=10)
+    group.add_argument("--spec", help='a saved-query spec as JSON, e.g. \'{"type": "compose", "reference": ID, '
+                       '"text": "make it blue"}\': every method\'s top k')
+    s.add_argument("--k", type=int, default=DEFAULT_K)
     s.add_argument("--kind", choices=["image", "text"])
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=cmd_search)

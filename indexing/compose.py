@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexing.errors import InputError
+from indexing.ranking import normalise
 
 COMPOSE_METHODS = ("image", "text", "sum", "slerp", "product", "clauses")
 METHOD_LABELS = {
@@ -21,11 +22,6 @@ METHOD_LABELS = {
 # What each method's score is, for the label next to it (only some are cosines).
 SCORE_NAMES = {"image": "cosine", "text": "cosine", "sum": "cosine", "slerp": "cosine",
                "product": "product of cosines", "clauses": "clause score"}
-
-
-def normalise(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(n == 0, 1, n)
 
 
 def weighted_sum(image: np.ndarray, text: np.ndarray, lam: float) -> np.ndarray:
@@ -104,26 +100,3 @@ def compose_scores(x: ComposeInputs, methods: tuple[str, ...] = COMPOSE_METHODS)
     if unknown:
         raise InputError(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(SCORERS)}.")
     return {m: SCORERS[m](x) for m in methods}
-
-
-def rank(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
-    """Indices of the ``k`` best scores, best first, never ``exclude``."""
-    scores = scores.astype(np.float64, copy=True)
-    if exclude is not None:
-        scores[exclude] = -np.inf
-    k = min(k, len(scores) - (exclude is not None))
-    if k <= 0:
-        return np.zeros(0, int)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")]
-
-
-def ranks_of(scores: np.ndarray, exclude: int | None = None) -> np.ndarray:
-    """1-based rank of every item under ``scores`` (the excluded item ranks last)."""
-    s = scores.astype(np.float64, copy=True)
-    if exclude is not None:
-        s[exclude] = -np.inf
-    order = np.argsort(-s, kind="stable")
-    out = np.empty(len(s), int)
-    out[order] = np.arange(1, len(s) + 1)
-    return out

@@ -11,9 +11,10 @@ from typing import Literal
 
 import numpy as np
 
-from indexing.compose import normalise, score_product
-from indexing.errors import SimLabError
 from indexing import world
+from indexing.compose import score_product
+from indexing.errors import SimLabError
+from indexing.ranking import normalise
 
 ConditionKind = Literal["focus", "change", "object"]
 CONDITION_METHODS = ("image", "sum", "basis", "product")

@@ -13,7 +13,8 @@ from functools import cached_property
 import numpy as np
 
 from indexing import world
-from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, rank, split_clauses
+from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
+from indexing.ranking import rank
 from indexing.condition import ConditionInputs, condition_scores, text_basis
 from indexing.encoder import Encoder
 from indexing.errors import InputError

@@ -5,7 +5,7 @@ Bad items fail alone with a one-line reason; everything else is stored; re-inges
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +15,11 @@ import torch
 
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
+from indexing.progress import Progress
 from indexing.media import MediaError, decode_image, thumbnail_bytes
 from indexing.sources import Failure, Pending, PendingImage, Plan, image_id, text_id
 from indexing.store import Record, Store, StoreStopped, store_failure
 
-Progress = Callable[[int, int], None]
 MAX_LISTED = 1000  # duplicates named in a summary; the count is always whole
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from indexing.progress import Progress
 from indexing.sources import Plan
 
 HISTORY = 10
@@ -48,7 +49,7 @@ class IngestJobs:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def start(self, label: str, plan: Plan, run: Callable[[Plan, Callable[[int, int], None]], dict]) -> IngestJob:
+    def start(self, label: str, plan: Plan, run: Callable[[Plan, Progress], dict]) -> IngestJob:
         """Queue ``run(plan, progress)`` (which returns the summary as a dict); returns the job at once."""
         job = IngestJob(next(self._ids), label, len(plan.items))
         with self._lock:

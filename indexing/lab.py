@@ -9,24 +9,26 @@ import numpy as np
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
 from indexing.generation import WRITING, bump_generation, read_generation
-from indexing.ingest import Ingestor, Progress, Summary
+from indexing.ingest import Ingestor, Summary
 from indexing.models import ModelSpec, resolve
-from indexing.search import Query, neighbours
+from indexing.progress import Progress
+from indexing.query_runner import Context, Results, Snapshot, run
+from indexing.query_specs import QuerySpec
 from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
-from indexing.store import Hit, Record, Store, open_client, reopen_client
+from indexing.store import Record, Store, open_client, reopen_client
 from indexing.writelock import write_lock
 
 
 @dataclass
 class Lab:
-    """One model's view of the data: encode, ingest, search and count."""
+    """One model's view of the data: encode, ingest, answer queries and count."""
 
     settings: Settings
     encoder: Encoder
     store: Store
     blobs: Blobs
-    _vectors: tuple[str, list[Record], np.ndarray] | None = field(default=None, repr=False)
+    _snapshot: tuple[str, Snapshot] | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _seen: str | None = field(default=None, repr=False)  # the write generation this lab's client reflects
     _own: str | None = field(default=None, repr=False)  # the token of this lab's own write in progress
@@ -49,7 +51,7 @@ class Lab:
                 return False  # a write under way (or killed part-way) elsewhere: reopen on every run until done
             client = reopen_client(self.settings)
             self.store = Store(client, self.spec.key, self.spec.label, self.encoder.dim)
-            self._seen, self._vectors = client.simlab_generation, None
+            self._seen, self._snapshot = client.simlab_generation, None
             return True
 
     def version(self) -> str:
@@ -57,14 +59,22 @@ class Lab:
         self.sync()
         return f"{self._seen or '-'}:{self.store.count()}"
 
-    def vectors(self) -> tuple[list[Record], np.ndarray]:
-        """Every record and its vector, fetched once per collection version."""
+    def snapshot(self) -> Snapshot:
+        """Every record and its vector (with lookups), fetched once per collection version."""
         with self._lock:
             version = self.version()
-            if self._vectors is None or self._vectors[0] != version:
-                records, vectors = self.store.all()
-                self._vectors = (version, records, vectors)
-            return self._vectors[1], self._vectors[2]
+            if self._snapshot is None or self._snapshot[0] != version:
+                self._snapshot = (version, Snapshot(*self.store.all()))
+            return self._snapshot[1]
+
+    def vectors(self) -> tuple[list[Record], np.ndarray]:
+        """Every record and its vector, fetched once per collection version."""
+        snapshot = self.snapshot()
+        return snapshot.records, snapshot.vectors
+
+    def run(self, spec: QuerySpec, k: int | None = None, grades: dict[str, int] | None = None) -> Results:
+        """Answer a query spec over the current collection (``query_runner.run``); ``grades`` feed its feedback."""
+        return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}), k)
 
     @property
     def spec(self) -> ModelSpec:
@@ -88,11 +98,6 @@ class Lab:
                         done = None
                     if done is not None and self.store is store:
                         self._seen = done
-
-    def search(self, query: Query, k: int = 10, kind: str | None = None,
-               filters: dict[str, str] | None = None) -> list[Hit]:
-        records, vectors = self.vectors()
-        return neighbours(query, self.encoder, records, vectors, k, kind, filters)
 
     def stats(self) -> dict:
         images = self.store.count_kind("image")

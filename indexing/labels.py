@@ -6,19 +6,22 @@ and several processes may write at once; (query, item, annotator) is updated, ne
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from indexing.blobs import atomic_write
 from indexing.errors import SimLabError
+from indexing.progress import Progress
+from indexing.query_specs import NeighboursQuery, QuerySpec, Source, from_json
 
 DEFAULT_SCALE = {0: "not relevant", 1: "partly", 2: "relevant", 3: "perfect"}
-QUERY_TYPES = ("text", "image", "item", "compose", "condition")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queries (
@@ -44,15 +47,26 @@ class PartialWrite(LabelError):
 
 @dataclass
 class SavedQuery:
-    """A query with everything needed to run it again exactly (type, texts, reference, method, params)."""
+    """A saved question: its spec re-runs it exactly; imported qrels queries have none."""
 
     qid: str
     name: str
-    spec: dict = field(default_factory=dict)
+    spec: QuerySpec | None = None
+    problem: str | None = None  # why a stored spec could not be read (it is then not run)
 
     @property
     def type(self) -> str:
-        return str(self.spec.get("type", "text"))
+        """'text' / 'image' / 'item' / 'compose' / 'condition', 'imported', or 'unreadable'."""
+        if self.spec is not None:
+            return self.spec.to_json()["type"]
+        return "unreadable" if self.problem else "imported"
+
+    @property
+    def runnable(self) -> QuerySpec:
+        """The spec, or ``LabelError`` saying why there is none."""
+        if self.spec is None:
+            raise LabelError(f"Query {self.qid} {self.problem or 'was imported from qrels and has no specification to run'}.")
+        return self.spec
 
 
 @dataclass(frozen=True)
@@ -62,18 +76,6 @@ class Judgment:
     annotator: str
     rel: int
     updated: float = 0.0
-
-
-def validate_spec(spec: dict) -> None:
-    """A saved query must name its type and what that type needs."""
-    kind = spec.get("type")
-    if kind not in QUERY_TYPES:
-        raise LabelError(f"Query type must be one of {', '.join(QUERY_TYPES)}, not {kind!r}.")
-    needs = {"text": ["text"], "image": ["image_path"], "item": ["item"], "compose": ["reference", "text"],
-             "condition": ["reference", "condition"]}[kind]
-    missing = [k for k in needs if not spec.get(k)]
-    if missing:
-        raise LabelError(f"A {kind} query needs {', '.join(missing)}.")
 
 
 def qrels_of(judgments: list[Judgment]) -> dict[str, dict[str, int]]:
@@ -108,18 +110,37 @@ class LabelStore:
             db.close()
 
     # ---- queries -------------------------------------------------------------------------
-    def save_query(self, name: str, spec: dict, qid: str | None = None) -> SavedQuery:
-        validate_spec(spec)
-        name = name.strip() or spec.get("text") or spec.get("condition") or "query"
-        stored = json.dumps(spec, sort_keys=True)
+    def save_query(self, name: str, spec: QuerySpec, qid: str | None = None) -> SavedQuery:
+        """Store ``spec`` under ``name`` (an uploaded image is copied under the data directory first).
+
+        The same question saved twice is one saved query (renamed if the name changed); ``qid`` updates one."""
+        spec = self._keep_images(spec)
+        name = name.strip() or spec.label or "query"
+        stored = json.dumps(spec.to_json(), sort_keys=True)
         with self._connect() as db:
-            if qid is None:  # the same question saved twice is one saved query (renamed if the name changed)
+            if qid is None:
                 same = db.execute("SELECT qid FROM queries WHERE spec = ? ORDER BY created LIMIT 1", (stored,)).fetchone()
                 qid = same[0] if same else "q-" + uuid.uuid4().hex[:10]
             db.execute("INSERT INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(qid) DO UPDATE SET name=excluded.name, spec=excluded.spec",
                        (qid, name, stored, time.time()))
         return SavedQuery(qid, name, spec)
+
+    def _keep_images(self, spec: QuerySpec) -> QuerySpec:
+        """The spec with any uploaded image written to ``queries/<sha>.img`` and referred to by that path."""
+        field_name = "source" if isinstance(spec, NeighboursQuery) else "reference"
+        source: Source = getattr(spec, field_name)
+        if source.image is None or source.image_path is not None:
+            return spec
+        name = f"queries/{hashlib.sha256(source.image).hexdigest()[:24]}.img"
+        path = self.path.parent / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                atomic_write(path, source.image)  # never a half-written image that later runs would reuse
+        except OSError as exc:
+            raise LabelError(f"Could not keep the query image under the data directory: {exc.strerror}.") from exc
+        return replace(spec, **{field_name: Source(image_path=name)})
 
     def ensure_query(self, qid: str) -> None:
         """Make an unknown query id (from imported qrels) a saved query with no specification."""
@@ -139,7 +160,7 @@ class LabelStore:
     def queries(self) -> list[SavedQuery]:
         with self._connect() as db:
             rows = db.execute("SELECT qid, name, spec FROM queries ORDER BY created, qid").fetchall()
-        return [SavedQuery(q, n, json.loads(s)) for q, n, s in rows]
+        return [_saved(q, n, s) for q, n, s in rows]
 
     def query(self, qid: str) -> SavedQuery:
         for q in self.queries():
@@ -163,7 +184,7 @@ class LabelStore:
             raise LabelError(f"The judgment was not saved: {_sqlite_reason(exc)}; judge it again once fixed.") from exc
 
     def judge_many(self, rows: list[tuple[str, str, str, int]], batch: int = 5000,
-                   progress: Callable[[int, int], None] | None = None) -> int:
+                   progress: Progress | None = None) -> int:
         """Record (qid, item, annotator, grade) rows in transactions of ``batch``; returns how many were
         committed. A failure part-way keeps the committed batches and raises ``LabelError`` saying how many."""
         if any(not a.strip() for _, _, a, _ in rows):
@@ -200,6 +221,17 @@ class LabelStore:
     def qrels(self) -> dict[str, dict[str, int]]:
         """One grade per (query, item): the annotators' mean, rounded half up."""
         return qrels_of(self.judgments())
+
+
+def _saved(qid: str, name: str, stored: str) -> SavedQuery:
+    """A stored row as a saved query; a spec this version cannot read is kept, with the reason, not raised."""
+    try:
+        data = json.loads(stored)
+        if data.get("type") == "imported":
+            return SavedQuery(qid, name)
+        return SavedQuery(qid, name, from_json(data))
+    except (ValueError, AttributeError) as exc:  # QueryError is a ValueError, as is bad JSON
+        return SavedQuery(qid, name, problem=f"has a specification this version cannot run ({exc})")
 
 
 def _sqlite_reason(exc: sqlite3.Error) -> str:

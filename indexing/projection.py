@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from indexing.errors import SimLabError
+from indexing.ranking import normalise
 
 Say = Callable[[str], None]  # a status line (ingest's progress callbacks count items instead)
 
@@ -66,21 +67,16 @@ class Projection:
         return len(self.ids)
 
 
-def _normalise(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=1, keepdims=True)
-    return v / np.where(n == 0, 1, n)
-
-
 def place(queries: np.ndarray, reference: np.ndarray, coords: np.ndarray, k: int = 10) -> np.ndarray:
     """Map coordinates for ``queries`` from their ``k`` most similar ``reference`` vectors.
 
     A query equal to a reference item lands exactly on it; otherwise the neighbours' coordinates are
     averaged with weights 1 / (1 - cosine)^2, so closer neighbours pull much harder.
     """
-    queries = _normalise(np.atleast_2d(queries).astype(np.float32))
+    queries = normalise(np.atleast_2d(queries).astype(np.float32))
     if len(reference) == 0:
         return np.zeros((len(queries), coords.shape[1] if coords.ndim == 2 else 2), np.float32)
-    sims = queries @ _normalise(reference.astype(np.float32)).T
+    sims = queries @ normalise(reference.astype(np.float32)).T
     k = min(k, len(reference))
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     top_sims = np.take_along_axis(sims, top, axis=1)
@@ -107,7 +103,7 @@ def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()
     n = len(ids)
     coords = np.zeros((n, params.dims), np.float32)
     if n > 1:
-        reduced = _pca(_normalise(np.asarray(vectors, np.float32)), params.dims, params.seed)
+        reduced = _pca(normalise(np.asarray(vectors, np.float32)), params.dims, params.seed)
         coords[:, :reduced.shape[1]] = reduced
     return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start, method="pca")
 
@@ -121,7 +117,7 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
     start = time.perf_counter()
     if n == 0:
         return Projection([], np.zeros((0, params.dims), np.float32), np.zeros(0, bool), params)
-    vectors = _normalise(np.asarray(vectors, np.float32))
+    vectors = normalise(np.asarray(vectors, np.float32))
     if n <= max(params.dims + 2, 8):
         # Too few points for UMAP's graph: a PCA layout says the same thing honestly.
         coords = np.zeros((n, params.dims), np.float32)
@@ -233,17 +229,6 @@ def warm_up() -> None:
     umap.UMAP(n_neighbors=15, n_epochs=5, random_state=0, n_jobs=1, low_memory=False).fit(data)
 
 
-def query_on_map(query: np.ndarray, vectors: np.ndarray, coords: np.ndarray, k: int = 10,
-                 exclude: int | None = None) -> tuple[np.ndarray, list[int], list[float]]:
-    """Where a query sits on the map, and its ``k`` nearest items (indices, cosine scores), best first."""
-    if len(vectors) == 0:
-        return np.zeros(coords.shape[1] if coords.ndim == 2 else 2, np.float32), [], []
-    q = _normalise(np.atleast_2d(query).astype(np.float32))[0]
-    scores = vectors @ q
-    if exclude is not None:
-        scores[exclude] = -np.inf
-    k = min(k, len(vectors) - (exclude is not None))
-    top = np.argpartition(-scores, k - 1)[:k] if k > 0 else np.array([], int)
-    top = top[np.argsort(-scores[top])]
-    where = coords[exclude] if exclude is not None else place(q[None, :], vectors, coords)[0]
-    return where, top.tolist(), [float(scores[i]) for i in top]
+def locate(query: np.ndarray, item: int | None, vectors: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Where a query sits on the map: on its own point for an item query, else placed among its neighbours."""
+    return coords[item] if item is not None else place(query[None, :], vectors, coords)[0]

@@ -105,12 +105,12 @@ def plan_bytes(name: str, data_or_loader: bytes | Callable[[], bytes], source: s
     if not parsed.records and not parsed.errors:
         plan.notes.append(Failure(source, "no text items in this file (empty, or only blank lines)"))
     for rec in parsed.records:
-        where = f"{source}:{rec.line}"
+        origin = f"{source}:{rec.line}"
         metadata, renamed = clean_metadata(rec.metadata)
-        plan.notes += [Failure(where, note) for note in renamed]
+        plan.notes += [Failure(origin, note) for note in renamed]
         if rec.original_length:
-            plan.notes.append(Failure(where, f"text of {rec.original_length:,} characters cut to {MAX_TEXT_CHARS:,}"))
-        plan.items.append(PendingText(where, Path(name).name, rec.text, metadata))
+            plan.notes.append(Failure(origin, f"text of {rec.original_length:,} characters cut to {MAX_TEXT_CHARS:,}"))
+        plan.items.append(PendingText(origin, Path(name).name, rec.text, metadata))
     return plan
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from indexing.labels import Judgment, LabelError, LabelStore
 from indexing.metrics import Qrels, Run
+from indexing.progress import Progress
 from indexing.texts import decode_text
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -70,7 +70,7 @@ def parse_grade(text: str) -> int:
 
 
 def import_qrels(data: bytes, labels: LabelStore, known_items: set[str] | None, annotator: str = "import",
-                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
+                 progress: Progress | None = None) -> ImportReport:
     """Import ``qid 0 docid rel`` lines; each bad line is reported by number, good lines are kept.
 
     Lines are checked first, then written in batched transactions (100k lines in seconds, not minutes)."""

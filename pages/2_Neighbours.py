@@ -13,31 +13,27 @@ st.set_page_config(page_title="SimLab · Neighbours", layout="wide")
 lab = sidebar()
 st.title("Neighbours")
 
-count = lab.store.count()
-if count == 0:
+if lab.store.count() == 0:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
 
-form = query_builder(metadata_values(lab, cache_key(lab), lab.version()))
-if form.query is None:
+spec = query_builder(metadata_values(lab, cache_key(lab), lab.version()))
+if spec is None:
     st.caption("Type a text, upload an image, or pick an item to see its nearest neighbours.")
     st.stop()
 
 try:
-    hits = lab.search(form.query, k=form.k, kind=form.kind, filters=form.filters)
+    results = lab.run(spec)
 except SimLabError as exc:
     st.error(md_escape(exc))
     st.stop()
 
-if form.query.item:
+if spec.source.item:
     st.caption("Query item")
-    gallery(lab.store.get([form.query.item]), lab.blobs, columns=4, key_prefix="query")
-if form.query.image:
-    st.image(form.query.image, width=320, caption="Query image")
-q = form.query
-spec = ({"type": "text", "text": q.text} if q.text else {"type": "item", "item": q.item} if q.item
-        else {"type": "image"})  # the image is written under the data dir only when the query is saved
-spec.update(k=form.k, kind=form.kind, filters=form.filters)
-save_query_button(lab, spec, q.text or q.item or "image query", key="save-neighbours", image=q.image)
+    gallery([results.snapshot.records[results.exclude]], lab.blobs, columns=4, key_prefix="query")
+if spec.source.image:
+    st.image(spec.source.image, width=320, caption="Query image")
+save_query_button(lab, spec, key="save-neighbours")
+hits = results.hits()
 st.subheader(f"{len(hits)} nearest")
 gallery(hits, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit")

@@ -4,7 +4,8 @@ import streamlit as st
 from components.cards import item_card
 from components.gallery import gallery
 from components.map_data import collection_clusters, collection_map
-from components.map_figure import Overlay, colour_values, map_figure
+from components.map_figure import colour_values, map_figure
+from components.map_overlay import overlay_of
 from components.map_status import map_status
 from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
                                  selection_csv)
@@ -15,8 +16,7 @@ from components.sidebar import sidebar
 from components.state import MapKeys as K
 from components.url_state import load_from_url, save_to_url
 from indexing.errors import SimLabError
-from indexing.projection import query_on_map
-from indexing.search import Query, query_vector
+from indexing.query_specs import NeighboursQuery, Source
 
 st.set_page_config(page_title="SimLab · Map", layout="wide")
 lab = sidebar()
@@ -25,7 +25,7 @@ st.title("Map")
 for note in url_notes:
     st.caption(md_escape(note))
 
-records, vectors = lab.vectors()
+records, _ = lab.vectors()
 if not records:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
@@ -35,15 +35,12 @@ map_status(lab, projection, fit_state)
 clusters = (collection_clusters(lab, cache_key(lab), lab.version()) if st.session_state[K.COLOUR] == "cluster"
             else None)
 
-overlay = None
+overlay = results = None
 text, item = st.session_state[K.QUERY].strip(), st.session_state[K.ITEM].strip()
 if text or item:
     try:
-        q = Query(text=text) if text else Query(item=item)
-        index = {r.id: i for i, r in enumerate(records)}
-        coords, top, scores = query_on_map(query_vector(q, lab.encoder, lab.store), vectors, projection.coords,
-                                           st.session_state[K.K], exclude=index.get(item) if item else None)
-        overlay = Overlay(text or item, coords, top, scores)
+        results = lab.run(NeighboursQuery(Source(text=text) if text else Source(item=item), st.session_state[K.K]))
+        overlay = overlay_of(results, projection, text or item)
     except SimLabError as exc:
         st.error(md_escape(exc))
 
@@ -74,11 +71,10 @@ with left:
 save_to_url(K.URL)
 
 with right:
-    if overlay:
+    if results:
         st.subheader(f"Top {len(overlay.neighbours)} for the query")
-        save_query_button(lab, {"type": "text", "text": text} if text else {"type": "item", "item": item},
-                          text or item, key="save-map")
-        gallery([records[i] for i in overlay.neighbours], lab.blobs, columns=2, key_prefix="map-q")
+        save_query_button(lab, results.spec, key="save-map")
+        gallery(results.hits(), lab.blobs, columns=2, key_prefix="map-q")
     elif len(picked) > 1:
         st.subheader(f"{len(picked)} selected")
         st.download_button("Download selection (CSV)", selection_csv([records[i] for i in picked]),
@@ -88,9 +84,8 @@ with right:
         i = ids.index(st.session_state[K.SELECTED])
         st.subheader("Selected item")
         item_card(records[i], lab.blobs, key_prefix="map-item")
-        _, top, scores = query_on_map(vectors[i], vectors, projection.coords, 6, exclude=i)
         st.caption("Nearest neighbours")
-        gallery([records[j].with_score(s) for j, s in zip(top, scores)], lab.blobs, columns=2, key_prefix="map-nb")
+        gallery(lab.run(NeighboursQuery(Source(item=ids[i]), k=6)).hits(), lab.blobs, columns=2, key_prefix="map-nb")
     else:
         st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
                    "or put a query on the map.")

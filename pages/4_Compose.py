@@ -9,7 +9,7 @@ from components.save_query import save_query_button
 from components.sidebar import sidebar
 from indexing.compose import COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES
 from indexing.errors import SimLabError
-from indexing.rich_queries import compose
+from indexing.query_specs import DEFAULT_LAM, DEFAULT_METHOD_K, ComposeQuery
 
 st.set_page_config(page_title="SimLab · Compose", layout="wide")
 lab = sidebar()
@@ -18,34 +18,29 @@ st.caption("Reference image + modification text → the images that match both. 
            "reference itself never appears in its results.")
 
 records, vectors = lab.vectors()
-ref, right = reference_layout(lab, records, vectors, key="compose-ref")
+reference, right = reference_layout(lab, records, vectors, key="compose-ref")
 with right:
     modification = st.text_input("Modification", key="compose-text", placeholder="make it blue")
-    lam = st.slider("Text weight λ", 0.0, 1.0, 0.5, 0.05, key="compose-lambda",
+    lam = st.slider("Text weight λ", 0.0, 1.0, DEFAULT_LAM, 0.05, key="compose-lambda",
                     help="0: image only, 1: text only (weighted sum and slerp)")
     methods = st.multiselect("Methods", COMPOSE_METHODS, default=list(COMPOSE_METHODS),
                              format_func=METHOD_LABELS.get, key="compose-methods")
-    k = st.slider("Results per method", 1, 24, 6, key="compose-k")
+    k = st.slider("Results per method", 1, 24, DEFAULT_METHOD_K, key="compose-k")
 
-if not modification.strip() or not methods or (ref.item is None and ref.image is None):
+if not modification.strip() or not methods or reference is None:
     st.caption("Pick a reference and type a modification to compose a query.")
     st.stop()
 try:
-    result = compose(ref, modification, lab.encoder, records, vectors, lam, tuple(methods), k)
+    spec = ComposeQuery(reference, modification, lam, tuple(methods), k)
+    results = lab.run(spec)
 except SimLabError as exc:
     st.error(md_escape(exc))
     st.stop()
 
-if ref.item:
-    save_query_button(lab, {"type": "compose", "reference": ref.item, "text": modification, "lam": lam,
-                            "methods": list(methods)}, modification, key="save-compose")
-for note in result.notes:
+save_query_button(lab, spec, key="save-compose")
+for note in results.notes:
     st.caption(md_escape(note))
-method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="compose",
-               score_names=SCORE_NAMES)
+method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="compose", score_names=SCORE_NAMES)
 
 if st.toggle("Show the composed query on the map", key="compose-map"):
-    main = "sum" if "sum" in result.results else methods[0]
-    r = result.results[main]
-    map_with_query(lab, result.query_vector, f"{modification} ({METHOD_LABELS[main]})", r.top, r.scores,
-                   key="compose-map-chart")
+    map_with_query(lab, results, f"{modification} ({METHOD_LABELS[results.main]})", key="compose-map-chart")

@@ -12,7 +12,7 @@ from components.sidebar import sidebar
 from components.vocabulary_editor import vocabulary_editor
 from indexing.condition import METHOD_LABELS, SCORE_NAMES
 from indexing.errors import SimLabError
-from indexing.rich_queries import condition
+from indexing.query_specs import DEFAULT_METHOD_K, ConditionQuery
 
 st.set_page_config(page_title="SimLab · Condition", layout="wide")
 lab = sidebar()
@@ -21,35 +21,32 @@ st.caption("Plain neighbours beside conditioned ones. Type an attribute (color, 
            "it, a value (blue) to change to it, or an object (the car).")
 
 records, vectors = lab.vectors()
-ref, right = reference_layout(lab, records, vectors, key="condition-ref")
+reference, right = reference_layout(lab, records, vectors, key="condition-ref")
 with right:
     text = st.text_input("Condition", key="condition-text", placeholder="color")
-    k = st.slider("Results per method", 1, 24, 6, key="condition-k")
+    k = st.slider("Results per method", 1, 24, DEFAULT_METHOD_K, key="condition-k")
     vocabulary = vocabulary_editor(key="condition-vocab")
 
-if not text.strip() or (ref.item is None and ref.image is None):
+if not text.strip() or reference is None:
     st.caption("Pick a reference and type a condition.")
     st.stop()
 try:
-    cond, result = condition(ref, text, lab.encoder, records, vectors, vocabulary, k)
+    spec = ConditionQuery(reference, text, vocabulary, k)
+    results = lab.run(spec)
 except SimLabError as exc:
     st.error(md_escape(exc))
     st.stop()
 
+cond = results.condition
 what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribute} to '{cond.text}'",
         "object": f"focus on '{cond.text}' (free text: no value basis)"}[cond.kind]
-st.caption(f"Condition: {what}")
-if ref.item:
-    save_query_button(lab, {"type": "condition", "reference": ref.item, "condition": text}, text,
-                      key="save-condition")
-method_columns(result, records, lab.blobs, METHOD_LABELS, per_column=k, key="condition",
-               score_names=SCORE_NAMES)
+st.caption(md_escape(f"Condition: {what}"))
+save_query_button(lab, spec, key="save-condition")
+method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="condition", score_names=SCORE_NAMES)
 
-best = "basis" if "basis" in result.results else "sum"
-st.subheader(f"How {METHOD_LABELS[best]} moved the plain ranking")
-st.dataframe(pd.DataFrame(rank_moves(result, best, records)), hide_index=True, width="stretch")
+st.subheader(f"How {METHOD_LABELS[results.main]} moved the plain ranking")
+st.dataframe(pd.DataFrame(rank_moves(results, results.main)), hide_index=True, width="stretch")
 
 if st.toggle("Colour the map by conditional similarity", key="condition-map"):
-    r = result.results[best]
-    map_with_query(lab, result.query_vector, f"reference ({what})", r.top, r.scores,
-                   colours=similarity_bands(result.ranks[best]), scheme=band_scheme(), key="condition-map-chart")
+    map_with_query(lab, results, f"reference ({what})", colours=similarity_bands(results.ranks(results.main)),
+                   scheme=band_scheme(), key="condition-map-chart")

@@ -9,7 +9,8 @@ from components.resources import saved_rankings
 from components.sidebar import sidebar
 from indexing.errors import SimLabError
 from indexing.labels import LabelStore, qrels_of
-from indexing.saved_runs import ROCCHIO_DEFAULTS, all_runs, pool
+from indexing.judging import all_runs, pool
+from indexing.query_specs import Feedback, with_feedback
 
 st.set_page_config(page_title="SimLab · Label", layout="wide")
 lab = sidebar()
@@ -44,13 +45,15 @@ elif items:
     judging_card(labels, query, rankings, items, by_id, lab.blobs, annotator.strip(), blind,
                  sum(j.qid == query.qid for j in judgments))
 
-with st.expander("Refine with my judgments (Rocchio)"):
-    f1, f2, f3, f4 = st.columns(4)
-    params = {k: f.number_input(k, 0.0, 5.0, float(query.spec.get("feedback", {}).get(k, v)), 0.05,
-                                key=f"rocchio-{k}") for f, (k, v) in zip((f1, f2, f3), ROCCHIO_DEFAULTS.items())}
-    if f4.button("Refine", key="rocchio-refine"):
-        labels.save_query(query.name, {**query.spec, "feedback": params}, qid=query.qid)
-        st.rerun()
+if query.spec is not None:
+    with st.expander("Refine with my judgments (Rocchio)"):
+        f1, f2, f3, f4 = st.columns(4)
+        now = query.spec.feedback or Feedback()
+        params = {k: f.number_input(k, 0.0, 5.0, float(getattr(now, k)), 0.05, key=f"rocchio-{k}")
+                  for f, k in zip((f1, f2, f3), ("alpha", "beta", "gamma"))}
+        if f4.button("Refine", key="rocchio-refine"):
+            labels.save_query(query.name, with_feedback(query.spec, Feedback(**params)), qid=query.qid)
+            st.rerun()
 
 st.subheader("Metrics")
 runs, _ = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))

@@ -67,3 +67,29 @@ def test_empty_index_messages(env):
     for page in (COMPOSE, CONDITION):
         at = AppTest.from_file(page, default_timeout=300).run()
         assert not at.exception and "No images in the index" in at.info[0].value
+
+
+def test_what_a_page_saves_is_the_query_it_showed(demo):
+    """Compose's page defaults are the spec's defaults; a saved Condition keeps the edited vocabulary."""
+    from indexing.labels import LabelStore
+    from indexing.query_specs import ComposeQuery, ConditionQuery, Source
+
+    labels = LabelStore(demo.settings.data_dir)
+    at = AppTest.from_file(COMPOSE, default_timeout=300).run()
+    at.text_input(key="compose-text").input("make it blue").run()
+    at.button(key="save-compose-save").click().run()
+    assert not at.exception
+    reference = Source(item=at.session_state["compose-ref-item"])
+    (saved,) = labels.queries()
+    assert saved.spec == ComposeQuery(reference, "make it blue")  # λ, methods and k as the page showed them
+    shown = [t.value for t in at.text if t.value.startswith("shapes-")]
+    rerun = [h.name for m in saved.spec.methods for h in demo.run(saved.spec).hits(m)]
+    assert shown == rerun and len(shown) == 6 * 6
+
+    at = AppTest.from_file(CONDITION, default_timeout=300).run()
+    at.text_area(key="condition-vocab").input("color: red, blue\nshape: circle, star").run()
+    at.text_input(key="condition-text").input("color").run()
+    at.button(key="save-condition-save").click().run()
+    assert not at.exception
+    spec = next(q.spec for q in labels.queries() if isinstance(q.spec, ConditionQuery))
+    assert spec.vocabulary == {"color": ["red", "blue"], "shape": ["circle", "star"]}

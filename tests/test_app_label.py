@@ -4,6 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from indexing.demo import demo_plan
 from indexing.labels import LabelStore
+from indexing.query_specs import Feedback, from_json
 from indexing.lab import open_lab
 from indexing.settings import load_settings
 from tests.conftest import REPO
@@ -16,7 +17,7 @@ def saved(env, tiny_encoder):
     lab = open_lab(load_settings(), encoder=tiny_encoder)
     lab.ingest(demo_plan(20, seed=2))
     labels = LabelStore(lab.settings.data_dir)
-    labels.save_query("red circles", {"type": "text", "text": "a red circle", "kind": "image"}, qid="q-red")
+    labels.save_query("red circles", from_json({"type": "text", "text": "a red circle", "kind": "image"}), qid="q-red")
     return labels
 
 
@@ -59,13 +60,13 @@ def test_rocchio_joins_the_pool(saved, tiny_encoder):
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.button(key="rocchio-refine").click().run()
     assert not at.exception
-    assert saved.query("q-red").spec["feedback"] == {"alpha": 1.0, "beta": 0.75, "gamma": 0.15}
+    assert saved.query("q-red").spec.feedback == Feedback(alpha=1.0, beta=0.75, gamma=0.15)
     assert set(at.dataframe[0].value["method"]) == {"clip", "rocchio"}
 
 
 
 def test_metrics_per_query_as_well_as_averaged(saved):
-    saved.save_query("blue", {"type": "text", "text": "a blue star", "kind": "image"}, qid="q-blue")
+    saved.save_query("blue", from_json({"type": "text", "text": "a blue star", "kind": "image"}), qid="q-blue")
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.text_input(key="label-annotator").input("ann").run()
     at.toggle(key="label-blind").set_value(False).run()  # unblinded: the first item is clip's top result
@@ -77,28 +78,28 @@ def test_metrics_per_query_as_well_as_averaged(saved):
 
 
 def test_saved_queries_rerun_only_when_their_inputs_change(saved, monkeypatch):
-    import components.resources as resources
+    from indexing.lab import Lab
 
     calls: list[str] = []
-    real = resources.run_methods
-    monkeypatch.setattr(resources, "run_methods", lambda q, *a, **kw: calls.append(q.qid) or real(q, *a, **kw))
+    real = Lab.run
+    monkeypatch.setattr(Lab, "run", lambda lab, spec, *a, **kw: calls.append(spec.label) or real(lab, spec, *a, **kw))
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.text_input(key="label-annotator").input("ann").run()
     at.number_input(key="label-depth").set_value(5).run()
     at.button(key="grade-3").click().run()
-    assert not at.exception and calls == ["q-red"]  # widgets and plain judgments reuse the rankings
+    assert not at.exception and calls == ["a red circle"]  # widgets and plain judgments reuse the rankings
     at.button(key="rocchio-refine").click().run()
-    assert calls == ["q-red", "q-red"]  # the spec changed: feedback is on
+    assert calls == ["a red circle"] * 2  # the spec changed: feedback is on
     at.button(key="grade-0").click().run()
-    assert calls == ["q-red", "q-red", "q-red"]  # with feedback, a new grade changes the Rocchio ranking
+    assert calls == ["a red circle"] * 3  # with feedback, a new grade changes the Rocchio ranking
     assert set(at.dataframe[0].value["method"]) == {"clip", "rocchio"}
 
 
 def test_unjudged_counts_only_judged_queries_and_one_spec_is_one_saved_query(saved):
     # A second saved query nobody judged must not add its unjudged items to the summary.
-    again = saved.save_query("red circles again", {"type": "text", "text": "a red circle", "kind": "image"})
+    again = saved.save_query("red circles again", from_json({"type": "text", "text": "a red circle", "kind": "image"}))
     assert again.qid == "q-red" and len(saved.queries()) == 1  # the same question saved twice is one entry
-    saved.save_query("blue", {"type": "text", "text": "a blue star", "kind": "image"})
+    saved.save_query("blue", from_json({"type": "text", "text": "a blue star", "kind": "image"}))
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.text_input(key="label-annotator").input("ann").run()
     for grade in (3, 0, 2, 1):
@@ -116,7 +117,7 @@ def test_a_deleted_query_image_is_a_message_not_a_traceback(saved, tmp_path):
     data = load_settings().data_dir
     (data / "queries").mkdir(exist_ok=True)
     (data / "queries" / "gone.img").write_bytes(b"soon gone")
-    saved.save_query("by image", {"type": "image", "image_path": "queries/gone.img"}, qid="q-img")
+    saved.save_query("by image", from_json({"type": "image", "image_path": "queries/gone.img"}), qid="q-img")
     Path(data / "queries" / "gone.img").unlink()
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.selectbox(key="label-query").select_index(1).run()

@@ -3,6 +3,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from indexing.lab import open_lab
+from indexing.query_specs import NeighboursQuery, Source
 from indexing.settings import load_settings
 from indexing.sources import plan_uploads
 from tests.conftest import REPO, image_bytes
@@ -33,7 +34,7 @@ def test_text_query_then_neighbours_of_a_result(filled):
     assert not at.exception
     assert shown_texts(at)[0] == "a red thing"
     assert XSS in shown_texts(at) and not any(XSS in m.value for m in at.markdown)  # plain text only
-    red = filled.search(__import__("indexing.search").search.Query(text="a red thing"), k=1)[0]
+    red = filled.run(NeighboursQuery(Source(text="a red thing"), k=1)).hits()[0]
     at.button(key=f"hit-{red.id}").click().run()
     assert not at.exception
     assert at.session_state["query_mode"] == "Item" and at.session_state["query_item"] == red.id

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from indexing.ingest import Ingestor
 from indexing.labels import LabelStore
 from indexing.metadata import clean_metadata
+from indexing.query_specs import NeighboursQuery, Source
 from indexing.sources import plan_bytes, plan_uploads
 from indexing.store import Record
 from indexing.texts import MAX_TEXT_CHARS
@@ -177,7 +178,7 @@ def test_pages_report_faults_in_one_line(lab, monkeypatch):
     from components.ingest_jobs import ingest_jobs
 
     lab.ingest(plan_uploads([("a.txt", b"one\ntwo\nthree\n")]))
-    LabelStore(lab.settings.data_dir).save_query("q", {"type": "text", "text": "one"}, qid="q-1")
+    LabelStore(lab.settings.data_dir).save_query("q", NeighboursQuery(Source(text="one")), qid="q-1")
     at = AppTest.from_file(str(REPO / "pages" / "6_Label.py"), default_timeout=120).run()
     at.text_input(key="label-annotator").input("ann").run()
     real_connect = LabelStore._connect

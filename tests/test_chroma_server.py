@@ -5,7 +5,7 @@ from indexing.demo import demo_plan
 from indexing.labels import LabelStore
 from indexing.lab import open_lab
 from indexing.projection import MapCache, MapParams, get_map
-from indexing.search import Query
+from indexing.query_specs import NeighboursQuery, Source
 from indexing.settings import load_settings
 from indexing.store import StoreUnavailable, open_client
 from benchmarks.servers import free_port, start_chroma, stop
@@ -29,7 +29,7 @@ def test_ingest_search_map_and_labels_through_the_server(server, env, tiny_encod
     assert "chroma server" in lab.stats()["store"]
     summary = lab.ingest(demo_plan(20, seed=4))
     assert summary.failed == 0 and lab.store.count() == summary.added
-    hits = lab.search(Query(text="a red circle"), k=5, kind="image")
+    hits = lab.run(NeighboursQuery(Source(text="a red circle"), k=5, kind="image")).hits()
     assert len(hits) == 5 and hits == sorted(hits, key=lambda h: -h.score)
     records, vectors = lab.vectors()
     projection, fitted = get_map(MapCache(settings.data_dir), lab.store.name, [r.id for r in records], vectors,

@@ -75,8 +75,9 @@ def test_labels_import_export_metrics(tmp_path, folder):
     run(env, "ingest", str(folder), check_rc=0)
     hits = json.loads(run(env, "search", "--text", "a red square", "--json", check_rc=0).stdout)
     from indexing.labels import LabelStore
+    from indexing.query_specs import NeighboursQuery, Source
 
-    LabelStore(tmp_path / "data").save_query("red", {"type": "text", "text": "a red square"}, qid="q-red")
+    LabelStore(tmp_path / "data").save_query("red", NeighboursQuery(Source(text="a red square")), qid="q-red")
     qrels = tmp_path / "in.qrels"
     qrels.write_text(f"q-red 0 {hits[0]['id']} 3\nq-red 0 {hits[1]['id']} 0\nq-red 0 nope 2\nbroken line\n"
                      f"q-new 0 {hits[2]['id']} 1\n")

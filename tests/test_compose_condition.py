@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from indexing.compose import (ComposeInputs, compose_scores, normalise, rank, ranks_of, slerp, split_clauses,
-                              weighted_sum)
+from indexing.compose import ComposeInputs, compose_scores, slerp, split_clauses, weighted_sum
 from indexing.condition import (ConditionError, ConditionInputs, condition_scores, methods_for, parse_condition,
                                 project, text_basis)
+from indexing.ranking import normalise, rank, ranks_of, top_k
 
 E = np.eye(6, dtype=np.float32)  # axes: 0 shape=star, 1 shape=circle, 2 red, 3 blue, 4 bg teal, 5 bg black
 
@@ -57,6 +57,8 @@ def test_reference_never_returned_and_ranks():
     s = np.array([0.9, 0.8, 0.1, 0.5])
     assert rank(s, 10, exclude=0).tolist() == [1, 3, 2]
     assert ranks_of(s, exclude=0).tolist() == [4, 1, 3, 2]
+    masked = np.array([0.9, 0.2, -np.inf, 0.5])
+    assert top_k(masked, 10, exclude=0) == [3, 1]  # k past every eligible item: never the excluded or masked
 
 
 def test_lambda_out_of_range_and_unknown_method():

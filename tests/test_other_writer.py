@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from indexing.demo import demo_plan
 from indexing.labels import LabelStore
 from indexing.lab import open_lab
+from indexing.query_specs import NeighboursQuery, Source
 from indexing.settings import load_settings
 from tests.conftest import REPO
 
@@ -35,7 +36,7 @@ def test_a_lab_sees_another_processes_items(env, tiny_encoder):
 def test_every_page_after_a_cli_ingest_shows_the_new_items_without_a_traceback(env, tiny_encoder):
     lab = open_lab(load_settings(), encoder=tiny_encoder)
     lab.ingest(demo_plan(16, seed=1))
-    LabelStore(lab.settings.data_dir).save_query("red", {"type": "text", "text": "a red circle"}, qid="q-red")
+    LabelStore(lab.settings.data_dir).save_query("red", NeighboursQuery(Source(text="a red circle")), qid="q-red")
     apps = {page: AppTest.from_file(str(REPO / "pages" / page), default_timeout=300) for page in PAGES}
     for page, at in apps.items():
         at.run()

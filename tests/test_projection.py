@@ -4,7 +4,7 @@ import pytest
 
 from indexing import projection as proj
 from indexing.clusters import cluster
-from indexing.projection import MapCache, MapError, MapParams, extend, fit, get_map, place, query_on_map
+from indexing.projection import MapCache, MapError, MapParams, extend, fit, get_map, locate, place
 
 
 def clustered(n: int, dim: int = 32, centres: int = 4, seed: int = 0) -> np.ndarray:
@@ -28,12 +28,11 @@ def test_placement_is_pulled_towards_closer_neighbours():
     assert x < 2 and y < 2
 
 
-def test_query_on_map_ranks_by_cosine_and_excludes_the_item():
+def test_an_item_query_sits_on_its_own_point_and_a_new_query_among_its_neighbours():
     v = clustered(40)
-    coords = np.zeros((40, 2), np.float32)
-    where, top, scores = query_on_map(v[3], v, coords, k=5, exclude=3)
-    assert 3 not in top and scores == sorted(scores, reverse=True) and len(top) == 5
-    assert scores[0] == pytest.approx(float(np.max(np.delete(v @ v[3], 3))))
+    coords = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+    assert locate(v[3], 3, v, coords).tolist() == coords[3].tolist()
+    assert locate(v[3], None, v, coords) == pytest.approx(coords[3], abs=1e-4)  # equal to an item: lands on it
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 12])

@@ -1,0 +1,54 @@
+"""The judging pool: which results of a saved query an annotator judges, and in what order."""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from indexing.errors import SimLabError
+from indexing.labels import SavedQuery
+from indexing.query_runner import Ranking
+
+RUN_DEPTH = 100  # how deep a saved query's rankings go: the pool, the metrics and the exported run files
+
+
+def pool(rankings: dict[str, Ranking], depth: int = 10) -> list[str]:
+    """The union of every method's top ``depth``, de-duplicated, in round-robin order."""
+    seen: dict[str, None] = {}
+    for r in range(depth):
+        for ranking in rankings.values():
+            if r < len(ranking):
+                seen.setdefault(ranking[r][0], None)
+    return list(seen)
+
+
+def blind_order(items: list[str], qid: str, annotator: str) -> list[str]:
+    """A shuffle that is stable for one annotator and query (so a refresh does not reorder the pool)."""
+    shuffled = list(items)
+    random.Random(f"{qid}|{annotator}").shuffle(shuffled)
+    return shuffled
+
+
+def next_to_judge(items: list[str], judged: set[str], skipped: list[str], qid: str, annotator: str,
+                  blind: bool) -> str | None:
+    """The next pooled item for this annotator: unjudged ones in (blind) order, skipped ones last."""
+    order = blind_order(items, qid, annotator) if blind else items
+    todo = [i for i in order if i not in judged and i not in skipped] or [i for i in order if i not in judged]
+    return todo[0] if todo else None
+
+
+def all_runs(queries: list[SavedQuery], rankings_of: Callable[[SavedQuery], dict[str, Ranking]]
+             ) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
+    """method → qid → item → score for every runnable saved query; plus a note per query that could not run.
+
+    ``rankings_of`` gives one query's rankings (``Lab.run`` through a cache, in the app)."""
+    runs: dict[str, dict[str, dict[str, float]]] = {}
+    skipped = []
+    for query in queries:
+        try:
+            rankings = rankings_of(query)
+        except SimLabError as exc:
+            skipped.append(f"{query.qid}: {exc}")
+            continue
+        for method, ranking in rankings.items():
+            runs.setdefault(method, {})[query.qid] = dict(ranking)
+    return runs, skipped

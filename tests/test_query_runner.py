@@ -1,0 +1,251 @@
+"""One runner answers every query spec: neighbours (text, image, item; kind and metadata filters), compose,
+condition and feedback; scores are cosines, best first; the registry takes a new method in one function."""
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from indexing.compose import COMPOSE_METHODS
+from indexing.condition import ConditionError
+from indexing.demo import demo_plan
+from indexing.labels import LabelStore
+from indexing.query_runner import METHODS, Scored, registers
+from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError, Source,
+                                  from_json, with_feedback)
+from indexing.sources import plan_uploads
+from tests.conftest import image_bytes
+
+
+def near(text=None, item=None, image=None, **kw) -> NeighboursQuery:
+    return NeighboursQuery(Source(text=text, item=item, image=image), **kw)
+
+
+@pytest.fixture
+def filled(lab):
+    lab.ingest(plan_uploads([
+        ("red.png", image_bytes((255, 0, 0))), ("blue.png", image_bytes((0, 0, 255))),
+        ("green.png", image_bytes((0, 255, 0))),
+        ("t.csv", b"text,colour\na red thing,red\na blue thing,blue\na green thing,green\n")]))
+    return lab
+
+
+@pytest.fixture
+def world_lab(lab):
+    lab.ingest(demo_plan(30, seed=5))
+    return lab
+
+
+def first_image(lab):
+    return next(r for r in lab.vectors()[0] if r.kind == "image")
+
+
+def test_text_query_scores_are_cosine_and_sorted(filled):
+    hits = filled.run(near("a red thing", k=6)).hits()
+    assert len(hits) == 6
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert hits[0].text == "a red thing" and hits[0].score == pytest.approx(1.0, abs=1e-4)
+    q = filled.encoder.encode_texts(["a red thing"])[0]
+    stored = {r.id: r.embedding for r in filled.store.get([h.id for h in hits], with_vectors=True)}
+    for h in hits:
+        assert h.score == pytest.approx(float(np.dot(q, stored[h.id])), abs=1e-4)
+
+
+def test_image_query_finds_the_same_image_first(filled):
+    hits = filled.run(near(image=image_bytes((0, 0, 255)), k=3, kind="image")).hits()
+    assert hits[0].name == "blue.png" and hits[0].score == pytest.approx(1.0, abs=1e-3)
+    assert all(h.kind == "image" for h in hits)
+
+
+def test_item_query_never_returns_the_item(filled):
+    first = filled.run(near("a green thing", k=1)).hits()[0]
+    hits = filled.run(near(item=first.id, k=10)).hits()
+    assert first.id not in [h.id for h in hits] and len(hits) == 5
+
+
+def test_kind_and_metadata_filters(filled):
+    texts = filled.run(near("thing", k=10, kind="text")).hits()
+    assert {h.kind for h in texts} == {"text"} and len(texts) == 3
+    blue = filled.run(near("thing", k=10, filters={"colour": "blue"})).hits()
+    assert [h.text for h in blue] == ["a blue thing"]
+    assert filled.run(near("thing", k=10, kind="image", filters={"colour": "blue"})).hits() == []
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: near("   "), "empty"), (lambda: near(), "exactly one"), (lambda: near("a", item="b"), "exactly one"),
+    (lambda: near("a", k=0), "k must be"), (lambda: near("a", kind="video"), "kind must be"),
+])
+def test_bad_specs_are_refused_with_what_to_do(make, message):
+    with pytest.raises(QueryError, match=message):
+        make()
+
+
+def test_an_unknown_item_says_what_to_do(filled):
+    with pytest.raises(QueryError, match="No item 'nope'"):
+        filled.run(near(item="nope"))
+
+
+def test_empty_index_returns_nothing(lab):
+    assert lab.run(near("anything")).hits() == []
+
+
+def test_the_pool_judged_is_the_list_the_neighbours_page_showed(lab):
+    """A saved query re-runs exactly: same scores, same filters, same order (the first 8 of its depth-100 pool)."""
+    lab.ingest(demo_plan(40, seed=4))
+    labels = LabelStore(lab.settings.data_dir)
+    for spec in (near("a red circle", k=8, kind="image", filters={"size": "large"}), near(item=first_image(lab).id, k=8)):
+        shown = [h.id for h in lab.run(spec).hits()]
+        saved = labels.query(labels.save_query("q", spec).qid)
+        assert saved.spec == spec
+        assert [i for i, _ in lab.run(saved.spec, k=100).rankings()["clip"][:8]] == shown and len(shown) == 8
+
+
+def test_compose_runs_every_method_and_excludes_the_reference(world_lab):
+    ref = first_image(world_lab)
+    results = world_lab.run(ComposeQuery(Source(item=ref.id), "make it blue, and a star", k=50))
+    records = results.snapshot.records
+    assert results.methods == list(COMPOSE_METHODS) and results.main == "sum"
+    for m in results.methods:
+        assert ref.id not in [h.id for h in results.hits(m)]
+        assert all(h.kind == "image" for h in results.hits(m))
+        assert results.scores(m) == sorted(results.scores(m), reverse=True)
+    image_ranks = [results.ranks("sum")[i] for i, r in enumerate(records) if r.kind == "image" and r.id != ref.id]
+    assert results.ranks("sum")[results.exclude] > max(image_ranks)  # the reference ranks after every image
+
+
+def test_uploaded_reference_and_lambda_extremes(world_lab):
+    image_only = world_lab.run(ComposeQuery(Source(image=image_bytes()), "make it blue", lam=0.0))
+    assert image_only.exclude is None and any("image-only" in n for n in image_only.notes)
+    assert image_only.top["sum"] == image_only.top["image"]
+    text_only = world_lab.run(ComposeQuery(Source(image=image_bytes()), "make it blue", lam=1.0))
+    assert text_only.top["sum"] == text_only.top["text"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"text": "  "}, "modification text is empty"), ({"lam": 1.5}, "λ must be between"),
+    ({"methods": ("sum", "telepathy")}, "Compose methods must be"), ({"methods": ()}, "Compose methods must be"),
+])
+def test_compose_bad_input(kwargs, message):
+    with pytest.raises(QueryError, match=message):
+        ComposeQuery(Source(item="img-1"), **{"text": "make it blue", **kwargs})
+
+
+def test_text_reference_and_text_item_reference_are_refused(lab):
+    with pytest.raises(QueryError, match="must be an image"):
+        ComposeQuery(Source(text="a red circle"), "make it blue")
+    lab.ingest(plan_uploads([("t.txt", b"a red circle\n"), ("a.png", image_bytes())]))
+    text = next(r for r in lab.vectors()[0] if r.kind == "text")
+    with pytest.raises(QueryError, match="must be an image"):
+        lab.run(ComposeQuery(Source(item=text.id), "make it blue"))
+
+
+def test_compose_on_an_empty_index_says_so(lab):
+    with pytest.raises(QueryError, match="collection is empty"):
+        lab.run(ComposeQuery(Source(image=image_bytes()), "make it blue"))
+
+
+def test_condition_kinds_pick_their_methods(world_lab):
+    ref = Source(item=first_image(world_lab).id)
+    for text, kind, methods in (("color", "focus", ["image", "sum", "basis"]),
+                                ("blue", "change", ["image", "sum", "basis", "product"]),
+                                ("the car", "object", ["image", "sum"])):
+        results = world_lab.run(ConditionQuery(ref, text))
+        assert results.condition.kind == kind and results.methods == methods
+    with pytest.raises(ConditionError, match="fewer than two"):
+        world_lab.run(ConditionQuery(ref, "color", vocabulary={"color": ["red"]}))
+
+
+def test_a_saved_condition_keeps_its_edited_vocabulary(world_lab):
+    """The bug: a saved Condition query dropped the edited vocabulary, so its re-run was another query."""
+    edited = {"color": ["red", "blue"], "shape": ["circle", "square", "star"]}
+    spec = ConditionQuery(Source(item=first_image(world_lab).id), "color", edited, k=10)
+    shown = world_lab.run(spec).rankings()
+    labels = LabelStore(world_lab.settings.data_dir)
+    saved = labels.query(labels.save_query("colour only", spec).qid)
+    assert saved.spec.vocabulary == edited
+    rerun = world_lab.run(saved.spec).rankings()
+    assert rerun == shown
+    assert rerun["basis"] != world_lab.run(ConditionQuery(spec.reference, "color", k=10)).rankings()["basis"]
+
+
+def test_a_saved_uploaded_reference_is_kept_and_reruns(world_lab):
+    spec = ComposeQuery(Source(image=image_bytes((0, 0, 255))), "make it red")
+    labels = LabelStore(world_lab.settings.data_dir)
+    saved = labels.query(labels.save_query("blue → red", spec).qid)
+    assert saved.spec.reference.image_path.startswith("queries/")
+    assert world_lab.run(saved.spec).rankings() == world_lab.run(spec).rankings()
+
+
+def test_a_deleted_query_image_is_a_one_line_error(world_lab):
+    labels = LabelStore(world_lab.settings.data_dir)
+    saved = labels.save_query("by image", near(image=image_bytes()))
+    (world_lab.settings.data_dir / saved.spec.source.image_path).unlink()
+    with pytest.raises(QueryError, match="no longer under"):
+        world_lab.run(labels.query(saved.qid).spec)
+
+
+def test_rocchio_feedback_moves_towards_the_relevant_and_keeps_the_filters(world_lab):
+    spec = near("a red circle", k=20, kind="image")
+    plain = world_lab.run(spec)
+    target = plain.hits()[-1].id  # graded relevant: Rocchio must pull it up
+    refined = world_lab.run(with_feedback(spec, Feedback(beta=2.0)), grades={target: 3})
+    assert refined.methods == ["clip", "rocchio"]
+    assert refined.top["clip"] == plain.top["clip"]
+    assert [h.id for h in refined.hits("rocchio")].index(target) < len(plain.hits()) - 1
+    assert all(h.kind == "image" for h in refined.hits("rocchio"))  # the spec's kind holds for feedback too
+
+
+def test_a_new_method_is_one_registered_function(filled):
+    """The registry: a new question type is a spec class and one function; the runner does the rest."""
+    @dataclass(frozen=True)
+    class Opposite:  # the items least like a text: a toy, but a complete method
+        text: str
+        k: int = 3
+        feedback: Feedback | None = None
+        type: ClassVar[str] = "opposite"
+
+    @registers(Opposite)
+    def opposite(spec, context):
+        q = context.encoder.encode_texts([spec.text])[0]
+        return Scored({"opposite": -(context.snapshot.vectors @ q)}, -q, "opposite")
+
+    try:
+        hits = filled.run(Opposite("a red thing")).hits()
+        nearest = filled.run(near("a red thing", k=6)).hits()
+        assert [h.id for h in hits] == [h.id for h in reversed(nearest)][:3]
+    finally:
+        METHODS.pop(Opposite)
+
+
+def test_json_round_trip_is_the_spec_itself():
+    for spec in (near("red", k=5, kind="image", filters={"size": "large"}, feedback=Feedback(alpha=0.5)),
+                 near(item="img-1"), NeighboursQuery(Source(image_path="queries/x.img")),
+                 ComposeQuery(Source(item="img-1"), "make it blue", 0.3, ("sum", "product"), 4),
+                 ComposeQuery(Source(image_path="queries/x.img"), "make it blue"),
+                 ConditionQuery(Source(item="img-1"), "color", {"color": ["red", "blue"]}, 8)):
+        assert from_json(spec.to_json()) == spec
+
+
+def test_specs_saved_by_earlier_versions_still_read():
+    """Saved queries from before the query model: the same JSON keys, defaults for what they lacked."""
+    old_compose = from_json({"type": "compose", "reference": "img-1", "text": "make it blue", "lam": 0.3})
+    assert old_compose.methods == COMPOSE_METHODS and old_compose.lam == 0.3  # the page's default methods
+    old_text = from_json({"type": "text", "text": "red", "feedback": {"alpha": 1.0, "beta": 0.5, "gamma": 0.1}})
+    assert old_text.feedback == Feedback(beta=0.5, gamma=0.1) and old_text.k == NeighboursQuery(old_text.source).k
+    assert from_json({"type": "condition", "reference": "img-1", "condition": "color"}).vocabulary["color"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"type": "telepathy"}, "type must be"), ({"type": "compose", "text": "make it blue"}, "one reference"),
+    ({"type": "text", "text": "red", "colour": "x"}, "Unknown field"), ({"type": "text", "text": "red", "k": "9"}, "k must"),
+    ({"type": "text", "text": "red", "feedback": {"alpha": -1}}, "alpha must"), ([1, 2], "JSON object"),
+])
+def test_bad_json_specs_say_what_is_wrong(data, message):
+    with pytest.raises(QueryError, match=message):
+        from_json(data)
+
+
+def test_an_unsaved_upload_cannot_be_written_as_json():
+    with pytest.raises(QueryError, match="no saved copy"):
+        near(image=image_bytes()).to_json()
