@@ -84,13 +84,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     lab = open_lab()
     result = {}
-    if args.genecis or args.cirr:
-        from indexing.benchmark_readers import evaluate_cirr, evaluate_genecis
+    if args.genecis or args.cirr or args.fashioniq:
+        from indexing import cirr, fashioniq, genecis
 
         if args.genecis:
-            result.update(evaluate_genecis(lab.encoder, Path(args.genecis), limit=args.limit))
-        if args.cirr:
-            result.update(evaluate_cirr(lab.encoder, Path(args.cirr), limit=args.limit))
+            images = Path(args.genecis_images) if args.genecis_images else None
+            result.update(genecis.evaluate_genecis(lab.encoder, Path(args.genecis), images, limit=args.limit))
+        if args.cirr and args.cirr_split == "test1":
+            paths = cirr.submission(lab.encoder, Path(args.cirr), Path(args.out or "."), limit=args.limit)
+            result["cirr_test1_submission"] = [str(p) for p in paths]
+        elif args.cirr:
+            result.update(cirr.evaluate_cirr(lab.encoder, Path(args.cirr), args.cirr_split, limit=args.limit))
+        if args.fashioniq:
+            result.update(fashioniq.evaluate_fashioniq(lab.encoder, Path(args.fashioniq), limit=args.limit))
     else:
         result = evaluate(lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task)
     print(json.dumps(result, indent=None if args.json else 2))
@@ -101,7 +107,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     from indexing.labels import LabelStore
     from indexing.metrics import evaluate_run
     from indexing.judging import RUN_DEPTH, all_runs
-    from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, run_text
+    from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, read_qrels, run_text
 
     settings = load_settings()
     labels = LabelStore(settings.data_dir)
@@ -117,6 +123,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
             print(f"error: {report.stopped}", file=sys.stderr)
             return EXIT_PARTIAL if report.imported else EXIT_FATAL
         return EXIT_PARTIAL if report.errors else EXIT_OK
+    if args.labels_command == "metrics" and args.runs:
+        return _external_metrics(args, labels)
     if args.labels_command == "export" and args.format in ("qrels", "jsonl", "csv"):
         text = {"qrels": lambda: qrels_text(labels.qrels()), "jsonl": lambda: judgments_jsonl(labels.judgments()),
                 "csv": lambda: judgments_csv(labels.judgments())}[args.format]()
@@ -127,6 +135,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
             q.runnable, k=RUN_DEPTH, grades=qrels.get(q.qid)).rankings())
         for note in skipped:
             print(f"skipped {note}", file=sys.stderr)
+        if args.labels_command == "metrics" and args.qrels:
+            qrels = _read_trec_file(args.qrels, read_qrels)
         if args.labels_command == "export":
             text = "".join(run_text(run, method) for method, run in sorted(runs.items()))
         else:
@@ -142,6 +152,33 @@ def cmd_labels(args: argparse.Namespace) -> int:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _read_trec_file(path: str, reader):
+    from indexing.texts import decode_text
+
+    return reader(decode_text(Path(path).read_bytes()), path)
+
+
+def _external_metrics(args: argparse.Namespace, labels) -> int:
+    """trec_eval's measures for each --run file against --qrels (default: this data directory's judgments)."""
+    from indexing.metrics import TREC_MEASURES, trec_measures
+    from indexing.trec import read_qrels, read_run
+
+    qrels = _read_trec_file(args.qrels, read_qrels) if args.qrels else labels.qrels()
+    result: dict[str, dict[str, float]] = {}
+    for path in args.runs:
+        run, tag = _read_trec_file(path, read_run)
+        result[path if tag in result else tag] = trec_measures(run, qrels)
+    if args.json:
+        print(json.dumps(result))
+        return EXIT_OK
+    names = list(result)
+    print(f"{'measure':<14}" + "".join(f"{n[:18]:>20}" for n in names))
+    for m in TREC_MEASURES:
+        cells = [f"{result[n][m]:>20d}" if m.startswith("num_") else f"{result[n][m]:>20.4f}" for n in names]
+        print(f"{m:<14}" + "".join(cells))
     return EXIT_OK
 
 
@@ -180,11 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=2_000_001, help="a seed outside the training range")
     ev.add_argument("--task", default="all", help="NAME[,NAME] or all: t2i, i2t, t2i_partial, cir, "
                     "focus_attribute, change_attribute")
-    ev.add_argument("--genecis", metavar="DIR", help="run GeneCIS from DIR/<task>.json + DIR/images/<id>.jpg "
-                    "instead of the shapes world")
-    ev.add_argument("--cirr", metavar="DIR", help="run CIRR val from DIR/cirr/captions, DIR/cirr/image_splits "
-                    "and the images they list")
-    ev.add_argument("--limit", type=int, help="at most this many queries per benchmark task")
+    ev.add_argument("--genecis", metavar="DIR", help="GeneCIS from its published DIR/<task>.json files (images: "
+                    "IMAGES/val2017/<12-digit id>.jpg, IMAGES/VG_100K[_2]/<id>.jpg)")
+    ev.add_argument("--genecis-images", metavar="IMAGES", help="where the COCO and Visual Genome images are "
+                    "(default: the --genecis DIR)")
+    ev.add_argument("--cirr", metavar="DIR", help="CIRR from DIR/cirr/captions, DIR/cirr/image_splits and the "
+                    "images at the paths they list under DIR")
+    ev.add_argument("--cirr-split", choices=["val", "test1"], default="val", help="test1: write the evaluation "
+                    "server's submission files to --out instead of scoring")
+    ev.add_argument("--out", metavar="DIR", help="where the CIRR test1 submission files go (default: .)")
+    ev.add_argument("--fashioniq", metavar="DIR", help="FashionIQ val from DIR/captions, DIR/image_splits and "
+                    "DIR/images/<asin>.png")
+    ev.add_argument("--limit", type=int, help="at most this many queries per task (quick; CIRR and FashionIQ "
+                    "then rank only the images those queries name)")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=cmd_evaluate)
     lb = sub.add_parser("labels", help="relevance judgments: import qrels, export, metrics")
@@ -197,7 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["qrels", "run", "jsonl", "csv"], default="qrels")
     exp.add_argument("--out")
     exp.set_defaults(run=cmd_labels)
-    met = lsub.add_parser("metrics", help="nDCG@10, P@10, Recall@100, MRR@10 per method")
+    met = lsub.add_parser("metrics", help="nDCG@10, P@10, Recall@100, MRR@10 per method; or trec_eval's "
+                          "measures of any TREC run files (--run, several side by side)")
+    met.add_argument("--qrels", metavar="FILE", help="judge against this TREC qrels file instead of the "
+                     "judgments in the data directory")
+    met.add_argument("--run", metavar="FILE", action="append", dest="runs", help="a TREC run file (qid Q0 docno "
+                     "rank score tag); repeat for several: map, P_10, recip_rank, ndcg, ndcg_cut_10 … as trec_eval "
+                     "computes them (ties by docno descending, the rank column ignored)")
     met.add_argument("--json", action="store_true")
     met.set_defaults(run=cmd_labels)
     return p

@@ -17,10 +17,11 @@ from indexing.errors import SimLabError
 from indexing.ranking import normalise
 
 ConditionKind = Literal["focus", "change", "object"]
-CONDITION_METHODS = ("image", "sum", "basis", "product")
-METHOD_LABELS = {"image": "image only", "sum": "image + condition text", "basis": "text-basis projection",
-                 "product": "product fusion"}
-SCORE_NAMES = {"image": "cosine", "sum": "cosine", "basis": "projected cosine", "product": "fused score"}
+CONDITION_METHODS = ("image", "text", "sum", "basis", "product")
+METHOD_LABELS = {"image": "image only", "text": "condition text only", "sum": "image + condition text",
+                 "basis": "text-basis projection", "product": "product fusion"}
+SCORE_NAMES = {"image": "cosine", "text": "cosine", "sum": "cosine", "basis": "projected cosine",
+               "product": "fused score"}
 
 # Built-in vocabulary; users can edit it on the Condition page. The demo world's words come first.
 VOCABULARY: dict[str, list[str]] = {
@@ -106,6 +107,7 @@ def _product_scores(x: ConditionInputs) -> np.ndarray:
 
 SCORERS: dict[str, Callable[[ConditionInputs], np.ndarray]] = {
     "image": lambda x: x.gallery @ x.reference,
+    "text": lambda x: x.gallery @ x.condition_text,  # the condition alone (a GeneCIS baseline)
     "sum": lambda x: x.gallery @ normalise(x.reference + x.condition_text),
     "basis": _basis_scores,
     "product": _product_scores,

@@ -23,8 +23,32 @@ class MethodMetrics:
     unjudged_top10: dict[str, int]  # qid → unjudged among the top 10
 
 
+TREC_MEASURES = ("num_q", "num_ret", "num_rel", "num_rel_ret", "map", "Rprec", "bpref", "recip_rank", "P_10",
+                 "ndcg", "ndcg_cut_10")
+
+
+def trec_order(run_for_query: dict[str, float]) -> list[tuple[str, float]]:
+    """trec_eval's order: score descending, ties by document id *descending* (it ignores the rank column)."""
+    return sorted(run_for_query.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+
+
 def top(run_for_query: dict[str, float], n: int) -> dict[str, float]:
-    return dict(sorted(run_for_query.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+    """The first ``n`` documents in trec_eval's order."""
+    return dict(trec_order(run_for_query)[:n])
+
+
+def trec_measures(run: Run, qrels: Qrels) -> dict[str, float]:
+    """trec_eval's summary ('all') line for these measures: sums for the counts, means over the queries
+    that are in both run and qrels otherwise, as ``trec_eval -m …`` prints them (unrounded)."""
+    names = {"P_10": "P.10", "ndcg_cut_10": "ndcg_cut.10"}
+    evaluator = pytrec_eval.RelevanceEvaluator(qrels, {names.get(m, m) for m in TREC_MEASURES})
+    per_query = evaluator.evaluate(run)
+    out: dict[str, float] = {"num_q": len(per_query)}
+    for m in TREC_MEASURES[1:]:
+        values = [q[m] for q in per_query.values()]
+        value = pytrec_eval.compute_aggregated_measure(m, values) if values else 0.0
+        out[m] = int(round(value)) if m.startswith("num_") else float(value)
+    return out
 
 
 def evaluate_run(method: str, run: Run, qrels: Qrels, k: int = 100, relevance_level: int = 1) -> MethodMetrics:

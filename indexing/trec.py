@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from indexing.labels import Judgment, LabelError, LabelStore
-from indexing.metrics import Qrels, Run
+from indexing.metrics import Qrels, Run, trec_order
 from indexing.progress import Progress
 from indexing.texts import decode_text
 
@@ -20,12 +20,53 @@ def qrels_text(qrels: Qrels) -> str:
 
 
 def run_text(run: Run, tag: str) -> str:
-    """``qid Q0 docid rank score tag`` lines, best first per query."""
+    """``qid Q0 docid rank score tag`` lines in trec_eval's own order, scores written in full (a rounded
+    score could tie two documents that SimLab ranked apart, and trec_eval would reorder them by id)."""
     lines = []
     for q in sorted(run):
-        ranked = sorted(run[q].items(), key=lambda kv: (-kv[1], kv[0]))
-        lines += [f"{q} Q0 {d} {i} {s:.6f} {tag}\n" for i, (d, s) in enumerate(ranked, start=1)]
+        lines += [f"{q} Q0 {d} {i} {s!r} {tag}\n" for i, (d, s) in enumerate(trec_order(run[q]), start=1)]
     return "".join(lines)
+
+
+class TrecFileError(LabelError):
+    """A qrels or run file trec_eval would not read; the message names the line."""
+
+
+def _lines(text: str, name: str, fields: int, form: str):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):  # trec_eval skips comment lines too
+            continue
+        parts = line.split()
+        if len(parts) != fields:
+            raise TrecFileError(f"{name}:{number}: expected '{form}', got {len(parts)} fields.")
+        yield number, parts
+
+
+def read_qrels(text: str, name: str = "qrels") -> Qrels:
+    """A TREC qrels file (``qid iter docno rel``, any whole-number grade, negative ones included)."""
+    qrels: Qrels = {}
+    for number, (qid, _, docno, rel) in _lines(text, name, 4, "qid iter docno rel"):
+        try:
+            qrels.setdefault(qid, {})[docno] = parse_grade(rel)
+        except ValueError:
+            raise TrecFileError(f"{name}:{number}: relevance {rel!r} is not a whole number.") from None
+    return qrels
+
+
+def read_run(text: str, name: str = "run") -> tuple[Run, str]:
+    """A TREC run file (``qid Q0 docno rank score tag``) and its tag; the rank column is ignored, as
+    trec_eval ignores it. A document listed twice for one query is an error, as in trec_eval."""
+    run: Run = {}
+    tag = name
+    for number, (qid, _, docno, _, score, tag) in _lines(text, name, 6, "qid Q0 docno rank score tag"):
+        try:
+            value = float(score)
+        except ValueError:
+            raise TrecFileError(f"{name}:{number}: score {score!r} is not a number.") from None
+        if docno in run.setdefault(qid, {}):
+            raise TrecFileError(f"{name}:{number}: {docno} is listed twice for query {qid}.")
+        run[qid][docno] = value
+    return run, tag
 
 
 def judgments_jsonl(judgments: list[Judgment]) -> str:

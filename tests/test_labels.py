@@ -85,7 +85,7 @@ def test_bad_qrels_lines_reported_by_number_good_lines_kept(tmp_path):
 
 def test_run_file_and_csv_safety():
     assert run_text({"q1": {"a": 0.5, "b": 0.9}}, "clip").splitlines() == [
-        "q1 Q0 b 1 0.900000 clip", "q1 Q0 a 2 0.500000 clip"]
+        "q1 Q0 b 1 0.9 clip", "q1 Q0 a 2 0.5 clip"]
     from indexing.labels import Judgment
     csv_text = judgments_csv([Judgment("q1", "=cmd|' /C calc'!A0", "@bob", 1, 0.0)])
     assert "'=cmd" in csv_text and "'@bob" in csv_text
