@@ -56,7 +56,8 @@ def _search_spec(args: argparse.Namespace) -> QuerySpec:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    results = open_lab().run(_search_spec(args), k=args.k if args.spec else None)
+    spec = _search_spec(args)  # a bad spec is reported before the model loads
+    results = open_lab().run(spec, k=args.k if args.spec else None)
     if args.json:
         print(json.dumps({m: [h.as_dict() for h in results.hits(m)] for m in results.methods}
                          if args.spec else [h.as_dict() for h in results.hits()], ensure_ascii=False))

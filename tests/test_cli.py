@@ -37,6 +37,14 @@ def test_ingest_search_stats_round_trip(tmp_path, folder):
     again = json.loads(run(env, "ingest", str(folder), check_rc=0).stdout.strip().splitlines()[-1])
     assert again["added"] == 0 and again["skipped"] == 4
 
+    spec = json.dumps({"type": "compose", "reference": next(h["id"] for h in json.loads(run(
+        env, "search", "--text", "red", "--kind", "image", "--json", check_rc=0).stdout)), "text": "make it blue"})
+    composed = json.loads(run(env, "search", "--spec", spec, "--k", "1", "--json", check_rc=0).stdout)
+    assert set(composed) == {"image", "text", "sum", "slerp", "product", "clauses"}
+    assert all(len(hits) == 1 and hits[0]["kind"] == "image" for hits in composed.values())
+    bad = run(env, "search", "--spec", '{"type": "compose", "text": "x"}', check_rc=2)
+    assert bad.stderr.strip() == "error: A compose query needs one reference: an item id or a saved image."
+
     stats = json.loads(run(env, "stats", "--json", check_rc=0).stdout)
     assert {k: stats[k] for k in ("count", "images", "texts", "dim")} == {"count": 4, "images": 2, "texts": 2,
                                                                            "dim": 32}

@@ -174,3 +174,20 @@ def test_every_published_record_is_read():
     for c in fashioniq.CATEGORIES:
         pairs, ids = fashioniq.read_category(SHARED / "fashioniq", c)
         assert pairs and all(t in set(ids) for _, _, t in pairs)
+
+
+def test_the_command_line_runs_cirr_val_and_writes_test1(tmp_path):
+    from tests.test_cli import run
+    from tests.conftest import tiny_env
+
+    root, env = cirr_root(tmp_path), tiny_env(tmp_path / "data")
+    val = json.loads(run(env, "evaluate", "--cirr", str(root), "--limit", "2", "--json", check_rc=0).stdout)
+    assert val["cirr_val"]["queries"] == 2 and not val["cirr_val"]["complete"]
+    out = json.loads(run(env, "evaluate", "--cirr", str(root), "--cirr-split", "test1", "--out", str(tmp_path / "sub"),
+                         "--json", check_rc=0).stdout)
+    assert [Path(p).name for p in out["cirr_test1_submission"]] == ["cirr_test1_sum_recall.json",
+                                                                     "cirr_test1_sum_recall_subset.json"]
+    (root / "dev").rename(root / "elsewhere")
+    failed = run(env, "evaluate", "--cirr", str(root), "--json", check_rc=2)
+    (error,) = [line for line in failed.stderr.splitlines() if not line.startswith("WARNING")]  # one line
+    assert error.startswith("error: ") and "dev-" in error and "not found (CIRR:" in error
