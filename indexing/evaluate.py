@@ -195,6 +195,119 @@ def task_change_attribute(w: TestWorld) -> dict:
     return _conditional_task(w, change=True)
 
 
+# ---- labels that pay off: the world plays the annotator ---------------------------------------------
+INTENT = "same shape, any colour"
+
+
+def intent_grades(w: TestWorld, ref: int) -> np.ndarray:
+    """The intent's grades for reference ``ref``: 0 for another shape; else 1 + how many of size, background
+    and position also match (at most 3). Colour never counts, which the base model weighs heavily."""
+    a = w.combos[ref].attributes
+    grades = np.array([0 if it.attributes["shape"] != a["shape"] else
+                       min(3, 1 + sum(it.attributes[k] == a[k] for k in ("size", "background", "position")))
+                       for it in w.combos])
+    grades[ref] = 0
+    return grades
+
+
+def _query_scores(w: TestWorld, ref: int) -> np.ndarray:
+    scores = (w.image_vectors @ w.image_vectors[ref]).astype(np.float64)
+    scores[ref] = -np.inf  # a query never returns itself
+    return scores
+
+
+def _split(w: TestWorld, n_train: int, n_test: int, seed: int) -> tuple[list[int], list[int]]:
+    refs = random.Random(seed).sample(range(len(w.combos)), n_train + n_test)
+    return refs[:n_train], refs[n_train:]
+
+
+def _f1(kept: np.ndarray, relevant: np.ndarray) -> float:
+    tp = float((kept & relevant).sum())
+    return 0.0 if tp == 0 else 2 * tp / (kept.sum() + relevant.sum())
+
+
+def task_relevance_filter(w: TestWorld, n_train: int = 30, pool: int = 50, n_test: int = 100,
+                          threshold: float = 0.5) -> dict:
+    """Fit score → P(same shape) from the pools a labeller would judge (top ``pool`` of ``n_train`` image
+    queries), then on held-out queries: ECE over each one's top ``pool`` (the depth that was judged), and F1
+    of "P ≥ 0.5" against every item of the same shape in the collection, beside a fixed top 10 and a single
+    raw-cosine threshold fitted on the same pools."""
+    from indexing.calibration import expected_calibration_error, features, fit, query_stats
+
+    train, test = _split(w, n_train, n_test, w.seed + 15)
+    rows, labels, raw = [], [], []
+    for ref in train:
+        scores = _query_scores(w, ref)
+        top = rank(scores, pool)
+        rows.append(features(scores[top], query_stats(scores)))
+        labels.append(intent_grades(w, ref)[top] >= 1)
+    x, y = np.vstack(rows), np.concatenate(labels)
+    cal = fit(x, y, len(train))
+    cut = max(np.unique(x[:, 0]), key=lambda t: _f1(x[:, 0] >= t, y))  # the best single cosine on the pools
+    probs, truth, f1 = [], [], {"top-10": [], "raw cosine threshold": [], f"calibrated P ≥ {threshold}": []}
+    kept_counts = []
+    for ref in test:
+        scores, relevant = _query_scores(w, ref), intent_grades(w, ref) >= 1
+        p = cal.probability(scores, query_stats(scores))
+        judged_depth = rank(scores, pool)
+        probs.append(p[judged_depth])
+        truth.append(relevant[judged_depth])
+        top10 = np.zeros(len(scores), bool)
+        top10[rank(scores, 10)] = True
+        f1["top-10"].append(_f1(top10, relevant))
+        f1["raw cosine threshold"].append(_f1(scores >= cut, relevant))
+        f1[f"calibrated P ≥ {threshold}"].append(_f1(p >= threshold, relevant))
+        kept_counts.append(int((p >= threshold).sum()))
+    out = {m: {"f1": round(float(np.mean(v)), 4)} for m, v in f1.items()}
+    out[f"calibrated P ≥ {threshold}"].update(
+        ece=round(expected_calibration_error(np.concatenate(probs), np.concatenate(truth)), 4),
+        mean_kept=round(float(np.mean(kept_counts)), 1), mean_relevant=round(float(np.mean(
+            [int((intent_grades(w, r) >= 1).sum()) for r in test])), 1), judgments=int(len(y)))
+    return out
+
+
+def _ndcg10(scores: np.ndarray, grades: np.ndarray) -> float:
+    """nDCG@10 with trec_eval's gains (the grade) and discounts (log2(rank + 1))."""
+    top = rank(scores, 10)
+    discounts = 1 / np.log2(np.arange(2, 12))
+    ideal = np.sort(grades)[::-1][:10]
+    best = float(ideal @ discounts[:len(ideal)])
+    return float(grades[top] @ discounts[:len(top)]) / best if best else 0.0
+
+
+def task_adapter(w: TestWorld, n_train: int = 20, pool: int = 10, n_test: int = 100, n_folds: int = 5) -> dict:
+    """Train the adapter on ``n_train`` × ``pool`` judged items (≤ 200) of image queries, graded by the intent;
+    nDCG@10 of held-out queries (never trained on) before and after, mean and spread over folds."""
+    from indexing.adapter import TrainingQuery, train as train_adapter
+
+    before, after, seconds = [], [], []
+    for fold in range(n_folds):
+        train_refs, test_refs = _split(w, n_train, n_test, w.seed + 100 + fold)
+        judged = []
+        for ref in train_refs:
+            top = rank(_query_scores(w, ref), pool)
+            judged.append(TrainingQuery(str(ref), w.image_vectors[ref], w.image_vectors[top],
+                                        intent_grades(w, ref)[top]))
+        adapter = train_adapter(judged)
+        seconds.append(adapter.meta["train_seconds"])
+        b, a = [], []
+        items = adapter.apply(w.image_vectors)
+        for ref in test_refs:
+            grades = intent_grades(w, ref)
+            b.append(_ndcg10(_query_scores(w, ref), grades))
+            scores = (items @ adapter.apply(w.image_vectors[ref])).astype(np.float64)
+            scores[ref] = -np.inf
+            a.append(_ndcg10(scores, grades))
+        before.append(np.mean(b))
+        after.append(np.mean(a))
+    judged_items = n_train * pool
+    return {"plain cosine": {"ndcg@10": round(float(np.mean(before)), 4), "spread": round(float(np.std(before)), 4)},
+            "adapter": {"ndcg@10": round(float(np.mean(after)), 4), "spread": round(float(np.std(after)), 4),
+                        "gain": round(float(np.mean(np.array(after) - np.array(before))), 4),
+                        "judged_items": judged_items, "folds": n_folds,
+                        "train_seconds": round(float(np.mean(seconds)), 2)}}
+
+
 TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "t2i": task_t2i,
     "i2t": task_i2t,
@@ -202,6 +315,8 @@ TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "cir": task_cir,
     "focus_attribute": task_focus_attribute,
     "change_attribute": task_change_attribute,
+    "relevance_filter": task_relevance_filter,
+    "adapter": task_adapter,
 }
 
 
