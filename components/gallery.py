@@ -11,7 +11,8 @@ from indexing.store import Record
 
 
 def gallery(records: Sequence[Record], blobs: Blobs, columns: int = 4,
-            on_neighbours: Callable[[str], None] | None = None, key_prefix: str = "gallery") -> None:
+            on_neighbours: Callable[[str], None] | None = None, key_prefix: str = "gallery",
+            score_name: str = "cosine") -> None:
     """Lay out ``records`` row by row, ``columns`` per row, best first."""
     if not records:
         st.info("No items to show.")
@@ -20,4 +21,4 @@ def gallery(records: Sequence[Record], blobs: Blobs, columns: int = 4,
         cols = st.columns(columns)
         for col, record in zip(cols, records[start:start + columns]):
             with col:
-                item_card(record, blobs, on_neighbours, key_prefix)
+                item_card(record, blobs, on_neighbours, key_prefix, score_name)

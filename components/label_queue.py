@@ -17,8 +17,10 @@ PROBLEM = "label-problem"
 
 @st.fragment
 def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Ranking], items: list[str],
-                 by_id: dict[str, Record], blobs, annotator: str, blind: bool, metrics_saw: int) -> None:
-    """``metrics_saw``: how many judgments of this query the metrics below were computed from."""
+                 by_id: dict[str, Record], blobs, annotator: str, blind: bool, metrics_saw: int,
+                 order: list[str] | None = None) -> None:
+    """``metrics_saw``: how many judgments of this query the metrics below were computed from; ``order``:
+    the order to judge in (most uncertain first), instead of the (blind) pool order."""
     judged = labels.judgments(query.qid)
     if metrics_saw == 0 and judged:
         st.rerun()  # the first judgment of a query: redraw the metrics too, so they never read "no judgments"
@@ -26,7 +28,7 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
     skipped = st.session_state.setdefault(f"label-skipped-{query.qid}", [])
     done = len([i for i in items if i in mine])
     st.progress(done / len(items), text=f"{done} / {len(items)} judged")
-    current = next_to_judge(items, mine, skipped, query.qid, annotator, blind)
+    current = next_to_judge(items, mine, skipped, query.qid, annotator, blind, order)
     if current is None:
         st.success("Every pooled item is judged. Refine with feedback, or pick another query.")
         return

@@ -15,7 +15,7 @@ def use_item_as_query(item_id: str) -> None:
     st.session_state[Keys.QUERY_ITEM] = item_id
 
 
-def query_builder(metadata_values: dict[str, list[str]]) -> NeighboursQuery | None:
+def query_builder(metadata_values: dict[str, list[str]], adapters: list[str] = ()) -> NeighboursQuery | None:
     """The Neighbours query the widgets describe, or None until there is something to search for."""
     mode = st.segmented_control("Query by", QUERY_MODES, key=Keys.QUERY_MODE) or "Text"
     source: Source | None = None
@@ -38,4 +38,10 @@ def query_builder(metadata_values: dict[str, list[str]]) -> NeighboursQuery | No
             value = st.selectbox(f"{field} =", metadata_values[field], key=Keys.META_VALUES)
             if value is not None:
                 filters[field] = value
-    return None if source is None else NeighboursQuery(source, k, None if kind == "any" else kind, filters)
+    adapter = None
+    if adapters:
+        choice = st.selectbox("Adapter", ["(none)", *adapters], key=Keys.ADAPTER,
+                              help="A similarity learned from your judgments (Label page → Adapter).")
+        adapter = None if choice == "(none)" else choice
+    return None if source is None else NeighboursQuery(source, k, None if kind == "any" else kind, filters,
+                                                       adapter=adapter)

@@ -20,6 +20,7 @@ class Keys:
     KIND = "kind_filter"
     META_FIELD = "meta_field"
     META_VALUES = "meta_values"
+    ADAPTER = "adapter_choice"
     UPLOADS = "uploads"
     UPLOADER_GEN = "uploader_generation"
     INGEST_BUTTON = "ingest_button"

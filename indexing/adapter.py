@@ -122,6 +122,12 @@ def load(data_dir: Path, collection: str, name: str) -> Adapter:
         return Adapter(arrays["a"], arrays["b"], saved(data_dir, collection).get(name, {}))
 
 
+def stamp(data_dir: Path, collection: str, name: str) -> float:
+    """When the adapter was last written (0 if never): a retrained adapter is a new one for caches."""
+    path = _folder(data_dir, collection) / f"{name}.npz"
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
 def drop(data_dir: Path, collection: str, name: str) -> None:
     for suffix in (".npz", ".json"):
         (_folder(data_dir, collection) / f"{name}{suffix}").unlink(missing_ok=True)

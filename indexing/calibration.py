@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.special import expit
 
 from indexing.errors import SimLabError
 
@@ -72,7 +73,7 @@ class Calibrator:
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """P(relevant) for rows of ``features``."""
-        return 1.0 / (1.0 + np.exp(-(((rows - self.centre) / self.scale) @ self.weights + self.bias)))
+        return expit(((rows - self.centre) / self.scale) @ self.weights + self.bias)
 
     def to_json(self) -> dict:
         return {"weights": self.weights.tolist(), "bias": self.bias, "centre": self.centre.tolist(),
@@ -102,7 +103,7 @@ def fit(x: np.ndarray, relevant: np.ndarray, queries: int, level: int = 1, l2: f
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[:-1], theta[-1]
         logits = xs @ w + b
-        p = 1.0 / (1.0 + np.exp(-logits))
+        p = expit(logits)
         nll = np.logaddexp(0, logits) - y * logits
         grad = np.concatenate([xs.T @ (p - y), [np.sum(p - y)]]) / len(y)
         return float(nll.mean() + l2 * w @ w), grad + np.concatenate([2 * l2 * w, [0.0]])

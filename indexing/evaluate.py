@@ -235,7 +235,7 @@ def task_relevance_filter(w: TestWorld, n_train: int = 30, pool: int = 50, n_tes
     from indexing.calibration import expected_calibration_error, features, fit, query_stats
 
     train, test = _split(w, n_train, n_test, w.seed + 15)
-    rows, labels, raw = [], [], []
+    rows, labels = [], []
     for ref in train:
         scores = _query_scores(w, ref)
         top = rank(scores, pool)

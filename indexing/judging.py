@@ -29,11 +29,18 @@ def blind_order(items: list[str], qid: str, annotator: str) -> list[str]:
 
 
 def next_to_judge(items: list[str], judged: set[str], skipped: list[str], qid: str, annotator: str,
-                  blind: bool) -> str | None:
-    """The next pooled item for this annotator: unjudged ones in (blind) order, skipped ones last."""
-    order = blind_order(items, qid, annotator) if blind else items
+                  blind: bool, order: list[str] | None = None) -> str | None:
+    """The next pooled item for this annotator: unjudged ones in (blind) order — or in ``order``, e.g. the most
+    uncertain first — skipped ones last."""
+    order = order if order is not None else blind_order(items, qid, annotator) if blind else items
     todo = [i for i in order if i not in judged and i not in skipped] or [i for i in order if i not in judged]
     return todo[0] if todo else None
+
+
+def uncertain_first(items: list[str], probability: dict[str, float], threshold: float = 0.5) -> list[str]:
+    """The pool ordered by how close each item's P(relevant) is to the threshold: each judgment there
+    teaches the cut-off the most (uncertainty sampling). Items without a probability go last."""
+    return sorted(items, key=lambda i: abs(probability[i] - threshold) if i in probability else 2.0)
 
 
 def all_runs(queries: list[SavedQuery], rankings_of: Callable[[SavedQuery], dict[str, Ranking]]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from indexing.adapter import Adapter, load as load_adapter, stamp as adapter_stamp
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
 from indexing.generation import WRITING, bump_generation, read_generation
@@ -29,6 +30,7 @@ class Lab:
     store: Store
     blobs: Blobs
     _snapshot: tuple[str, Snapshot] | None = field(default=None, repr=False)
+    _adapted: tuple[tuple, Adapter, np.ndarray] | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _seen: str | None = field(default=None, repr=False)  # the write generation this lab's client reflects
     _own: str | None = field(default=None, repr=False)  # the token of this lab's own write in progress
@@ -74,7 +76,16 @@ class Lab:
 
     def run(self, spec: QuerySpec, k: int | None = None, grades: dict[str, int] | None = None) -> Results:
         """Answer a query spec over the current collection (``query_runner.run``); ``grades`` feed its feedback."""
-        return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}), k)
+        return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}, self.adapted), k)
+
+    def adapted(self, name: str) -> tuple[Adapter, np.ndarray]:
+        """A saved adapter and the collection's vectors through it, computed once per version and adapter."""
+        with self._lock:
+            key = (self.version(), name, adapter_stamp(self.settings.data_dir, self.store.name, name))
+            if self._adapted is None or self._adapted[0] != key:
+                adapter = load_adapter(self.settings.data_dir, self.store.name, name)
+                self._adapted = (key, adapter, adapter.apply(self.snapshot().vectors))
+            return self._adapted[1], self._adapted[2]
 
     @property
     def spec(self) -> ModelSpec:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexing.adapter import Adapter
 from indexing.compose import ComposeInputs, compose_scores, split_clauses, weighted_sum
 from indexing.condition import Condition, ConditionInputs, condition_scores, methods_for, parse_condition, text_basis
 from indexing.encoder import Encoder
@@ -63,6 +64,7 @@ class Context:
     snapshot: Snapshot
     data_dir: Path
     grades: dict[str, int] = field(default_factory=dict)  # item → grade, what feedback learns from
+    adapted: Callable[[str], tuple[Adapter, np.ndarray]] | None = None  # name → (adapter, adapted item matrix)
 
 
 @dataclass
@@ -200,7 +202,13 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
         return Scored({"clip": np.zeros(0, np.float32)}, np.zeros(context.encoder.dim, np.float32), "clip")
     vector, exclude = resolve(spec.source, context)
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
-    return Scored({"clip": keep_only(context.snapshot.vectors @ vector, allowed)}, vector, "clip", exclude, allowed)
+    items = context.snapshot.vectors
+    if spec.adapter:
+        if context.adapted is None:
+            raise QueryError("Adapters are not available here; run the query without one.")
+        adapter, items = context.adapted(spec.adapter)
+        vector = adapter.apply(vector)
+    return Scored({"clip": keep_only(items @ vector, allowed)}, vector, "clip", exclude, allowed)
 
 
 @registers(ComposeQuery)

@@ -102,6 +102,7 @@ class NeighboursQuery:
     kind: str | None = None
     filters: dict[str, str] = field(default_factory=dict)
     feedback: Feedback | None = None
+    adapter: str | None = None  # a saved adapter of this collection, learned from judgments
     type: ClassVar[str] = "neighbours"
 
     def __post_init__(self) -> None:
@@ -117,7 +118,8 @@ class NeighboursQuery:
 
     def to_json(self) -> dict:
         return {"type": self.source.kind, **self.source.to_json(), "k": self.k, "kind": self.kind,
-                "filters": dict(self.filters), **_feedback_json(self.feedback)}
+                "filters": dict(self.filters), **_feedback_json(self.feedback),
+                **({"adapter": self.adapter} if self.adapter else {})}
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,10 @@ def from_json(data: dict) -> QuerySpec:
     except TypeError as exc:
         raise QueryError(f"Feedback takes method, alpha, beta and gamma ({exc}).") from None
     if kind in ("text", "image", "item"):
-        d = _take(data, {kind if kind != "image" else "image_path", "k", "kind", "filters", "feedback"})
+        d = _take(data, {kind if kind != "image" else "image_path", "k", "kind", "filters", "feedback", "adapter"})
         source = Source(**{kind if kind != "image" else "image_path": d.get(kind if kind != "image" else "image_path")})
-        return NeighboursQuery(source, d.get("k") or DEFAULT_K, d.get("kind"), dict(d.get("filters") or {}), feedback)
+        return NeighboursQuery(source, d.get("k") or DEFAULT_K, d.get("kind"), dict(d.get("filters") or {}), feedback,
+                               d.get("adapter"))
     d = _take(data, {"reference", "reference_image", "text", "lam", "methods", "k", "condition", "vocabulary",
                      "feedback"} - ({"condition", "vocabulary"} if kind == "compose" else {"text", "lam", "methods"}))
     if bool(d.get("reference")) == bool(d.get("reference_image")):

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from components.gallery import gallery
+from components.learned import adapter_names, likely_relevant
 from components.plain import md_escape
 from components.query_builder import query_builder, use_item_as_query
 from components.resources import cache_key, metadata_values
@@ -17,7 +18,7 @@ if lab.store.count() == 0:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
 
-spec = query_builder(metadata_values(lab, cache_key(lab), lab.version()))
+spec = query_builder(metadata_values(lab, cache_key(lab), lab.version()), adapter_names(lab))
 if spec is None:
     st.caption("Type a text, upload an image, or pick an item to see its nearest neighbours.")
     st.stop()
@@ -34,6 +35,11 @@ if spec.source.item:
 if spec.source.image:
     st.image(spec.source.image, width=320, caption="Query image")
 save_query_button(lab, spec, key="save-neighbours")
+relevant = likely_relevant(lab, results, key="neighbours-cut")
+if relevant is not None:
+    gallery(relevant, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit",
+            score_name="P(relevant)")
+    st.stop()
 hits = results.hits()
-st.subheader(f"{len(hits)} nearest")
+st.subheader(f"{len(hits)} nearest" + (f" (adapter {spec.adapter})" if spec.adapter else ""))
 gallery(hits, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit")

@@ -1,6 +1,8 @@
 """Compose: a reference image plus a modification text ("make it blue") finds the target."""
 import streamlit as st
 
+from components.gallery import gallery
+from components.learned import likely_relevant
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns
 from components.plain import md_escape
@@ -40,6 +42,10 @@ except SimLabError as exc:
 save_query_button(lab, spec, key="save-compose")
 for note in results.notes:
     st.caption(md_escape(note))
+relevant = likely_relevant(lab, results, key="compose-cut")
+if relevant is not None:
+    st.subheader(f"Likely relevant under {METHOD_LABELS[results.main]}")
+    gallery(relevant, lab.blobs, columns=6, key_prefix="compose-cut", score_name="P(relevant)")
 method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="compose", score_names=SCORE_NAMES)
 
 if st.toggle("Show the composed query on the map", key="compose-map"):

@@ -2,6 +2,8 @@
 import pandas as pd
 import streamlit as st
 
+from components.gallery import gallery
+from components.learned import likely_relevant
 from components.map_figure import band_scheme, similarity_bands
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns, rank_moves
@@ -42,6 +44,10 @@ what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribut
         "object": f"focus on '{cond.text}' (free text: no value basis)"}[cond.kind]
 st.caption(md_escape(f"Condition: {what}"))
 save_query_button(lab, spec, key="save-condition")
+relevant = likely_relevant(lab, results, key="condition-cut")
+if relevant is not None:
+    st.subheader(f"Likely relevant under {METHOD_LABELS[results.main]}")
+    gallery(relevant, lab.blobs, columns=6, key_prefix="condition-cut", score_name="P(relevant)")
 method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="condition", score_names=SCORE_NAMES)
 
 st.subheader(f"How {METHOD_LABELS[results.main]} moved the plain ranking")

@@ -1,7 +1,9 @@
 """Label: judge pooled results of a saved query, refine with feedback, see metrics, export qrels."""
 import streamlit as st
 
+from components.label_learning import adapter_panel, cutoff_panel
 from components.label_metrics import metrics_panel
+from components.learned import adapter_runs, main_method, uncertain_order
 from components.label_queue import judging_card
 from components.label_transfer import export_buttons, import_qrels_form
 from components.plain import md_escape
@@ -39,11 +41,14 @@ except SimLabError as exc:
     rankings = {}
 items = pool(rankings, int(depth))
 by_id = {r.id: r for r in records}
+order = uncertain_order(lab, query, items) if query.spec is not None and st.toggle(
+    "Most uncertain first", key="label-uncertain", help="Judge first the items whose P(relevant) is closest to "
+    "0.5: each such judgment teaches the relevance cut-off the most.") else None
 if not annotator.strip():
     st.caption("Type your name to start judging; it is recorded with every judgment.")
 elif items:
     judging_card(labels, query, rankings, items, by_id, lab.blobs, annotator.strip(), blind,
-                 sum(j.qid == query.qid for j in judgments))
+                 sum(j.qid == query.qid for j in judgments), order)
 
 if query.spec is not None:
     with st.expander("Refine with my judgments (Rocchio)"):
@@ -57,6 +62,11 @@ if query.spec is not None:
 
 st.subheader("Metrics")
 runs, _ = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
+if held_out := adapter_runs(lab):
+    runs["adapter (held-out)"] = held_out
 metrics_panel(runs, qrels, judgments)
+if query.spec is not None:
+    cutoff_panel(lab, main_method(lab, query))
+adapter_panel(lab)
 export_buttons(labels, runs)
 import_qrels_form(labels, {r.id for r in records})

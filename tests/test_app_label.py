@@ -122,3 +122,55 @@ def test_a_deleted_query_image_is_a_message_not_a_traceback(saved, tmp_path):
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     at.selectbox(key="label-query").select_index(1).run()
     assert not at.exception and "no longer under" in at.warning[0].value
+
+
+def test_judgments_pay_off_cutoff_uncertain_first_and_an_adapter(env, monkeypatch):
+    """From judgments made on this data: the Label page shows the cut-off's calibration, orders the pool by
+    uncertainty, trains an adapter that Neighbours can use and that the metrics measure held out. The bundled
+    model: with random weights the score says nothing and every probability is the base rate."""
+    from indexing.query_specs import NeighboursQuery, Source
+
+    monkeypatch.setenv("SIMLAB_MODEL", "simlab-shapes")
+    monkeypatch.delenv("SIMLAB_PRETRAINED")
+    lab = open_lab(load_settings())
+    lab.ingest(demo_plan(80, seed=3))
+    labels = LabelStore(lab.settings.data_dir)
+    rows = []
+    for shape in ("circle", "square", "triangle", "star", "hexagon", "cross"):
+        saved = labels.save_query(shape, NeighboursQuery(Source(text=f"a {shape}"), kind="image"))
+        rows += [(saved.qid, h.id, "sim", 2 if h.metadata.get("shape") == shape else 0)
+                 for h in lab.run(saved.spec, k=15).hits()]
+    labels.judge_many(rows)
+
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    assert not at.exception
+    assert any("Expected calibration error" in c.value for c in at.caption)  # held out over 6 queries
+    assert len(at.get("plotly_chart")) == 1  # the reliability diagram
+    assert "adapter (held-out)" in set(at.dataframe[0].value["method"])
+    at.toggle(key="label-uncertain").set_value(True).run()
+    assert not at.exception
+    at.button(key="adapter-train").click().run()
+    assert not at.exception and any("Saved adapter my-relevance" in c.value.replace("\\", "") for c in at.caption), [c.value for c in at.caption]
+
+    nb = AppTest.from_file(str(REPO / "pages" / "2_Neighbours.py"), default_timeout=300).run()
+    nb.selectbox(key="adapter_choice").set_value("my-relevance").run()
+    nb.text_input(key="query_text").input("a circle").run()
+    assert not nb.exception and any("adapter my-relevance" in h.value for h in nb.subheader)
+    nb.toggle(key="neighbours-cut-on").set_value(True).run()
+    assert not nb.exception and "calibrated on the plain scores" in nb.info[0].value
+    nb.selectbox(key="adapter_choice").set_value("(none)").run()
+    nb.selectbox(key="kind_filter").set_value("image").run()  # as the saved queries it was calibrated on
+    (count,) = [c.value for c in nb.caption if "items with P ≥ 0.50" in c.value]
+    assert "calibrated on 90 judgments over 6 queries" in count
+    shown = [c.value for c in nb.caption if "P(relevant)" in c.value]
+    assert len(shown) == min(int(count.split()[0]), 200) > 0
+    names = [t.value for t in nb.text if t.value.startswith("shape: ") or "shape: " in t.value]
+    assert names and sum("shape: circle" in n for n in names) >= 0.8 * len(names)  # what passes is circles
+
+
+def test_the_cutoff_says_what_it_still_needs(saved):
+    nb = AppTest.from_file(str(REPO / "pages" / "2_Neighbours.py"), default_timeout=300).run()
+    nb.text_input(key="query_text").input("a circle").run()
+    nb.toggle(key="neighbours-cut-on").set_value(True).run()
+    assert not nb.exception and "more judgment" in nb.info[0].value

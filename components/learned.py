@@ -1,0 +1,128 @@
+"""What the judgments teach, on every page: the relevance cut-off and the saved adapters (cached)."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import streamlit as st
+
+from components.plain import md_escape
+from components.resources import cache_key
+from indexing import adapter as adapters
+from indexing.calibration import NotEnoughJudgments
+from indexing.errors import SimLabError
+from indexing.judging import uncertain_first
+from indexing.lab import Lab
+from indexing.labels import LabelStore
+from indexing.learning import CutoffReport, fit_cutoff, held_out_adapter_runs, judged_queries, probabilities
+from indexing.query_runner import Results
+from indexing.store import Hit
+
+MAX_SHOWN = 200
+
+
+def judgments_stamp(labels: LabelStore) -> str:
+    """Changes whenever a judgment or a saved query changes: the key of everything learned from them."""
+    rows = [(j.qid, j.item_id, j.annotator, j.rel) for j in labels.judgments()]
+    specs = [(q.qid, json.dumps(q.spec.to_json(), sort_keys=True) if q.spec else "") for q in labels.queries()]
+    return hashlib.sha256(json.dumps([rows, specs]).encode()).hexdigest()[:16]
+
+
+def _judged(lab: Lab):
+    labels = LabelStore(lab.settings.data_dir)
+    return judged_queries(labels.queries(), labels.qrels(), lab.run)
+
+
+@st.cache_data(show_spinner="Fitting the relevance cut-off…", max_entries=32)
+def _cutoff(_lab: Lab, collection: str, version: str, stamp: str, method: str, level: int) -> CutoffReport | str:
+    try:
+        return fit_cutoff(_judged(_lab), method, level)
+    except NotEnoughJudgments as exc:
+        return str(exc)
+
+
+def cutoff(lab: Lab, method: str, level: int = 1) -> CutoffReport | str:
+    """The cut-off for ``method`` fitted on this collection's judgments, or why there is none yet."""
+    stamp = judgments_stamp(LabelStore(lab.settings.data_dir))
+    return _cutoff(lab, cache_key(lab), lab.version(), stamp, method, level)
+
+
+@st.cache_data(show_spinner="Evaluating the adapter on held-out queries…", max_entries=8)
+def _adapter_runs(_lab: Lab, collection: str, version: str, stamp: str) -> dict[str, dict[str, float]]:
+    return held_out_adapter_runs(_judged(_lab), _lab.snapshot())
+
+
+def adapter_runs(lab: Lab) -> dict[str, dict[str, float]]:
+    """Each judged query ranked by an adapter trained without it (empty with fewer than two judged queries)."""
+    stamp = judgments_stamp(LabelStore(lab.settings.data_dir))
+    return _adapter_runs(lab, cache_key(lab), lab.version(), stamp)
+
+
+def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
+    """A toggle: with it on, every item with P(relevant) ≥ t under the page's main method, best first
+    (each card shows its probability), instead of a fixed top k. None when off."""
+    c1, c2 = st.columns([1, 2])
+    on = c1.toggle("Likely relevant only", key=f"{key}-on", help="Keep what your judgments say is relevant, "
+                   "with a probability calibrated per query, instead of a fixed number of results.")
+    if not on:
+        return None
+    threshold = c2.slider("P(relevant) at least", 0.05, 0.95, 0.5, 0.05, key=f"{key}-t")
+    if getattr(results.spec, "adapter", None):
+        st.info("The cut-off is calibrated on the plain scores of your saved queries; choose no adapter to use it.")
+        return None
+    report = cutoff(lab, results.main)
+    if isinstance(report, str):
+        st.info(md_escape(report) + " Judge results of saved queries on the Label page.")
+        return None
+    p = probabilities(report, results)
+    if results.exclude is not None:
+        p[results.exclude] = 0.0
+    keep = np.flatnonzero(p >= threshold)
+    keep = keep[np.argsort(-p[keep], kind="stable")]
+    records = results.snapshot.records
+    st.caption(f"{len(keep)} items with P ≥ {threshold:.2f} (calibrated on {report.calibrator.judgments} judgments "
+               f"over {report.calibrator.queries} queries" + (f"; held-out ECE {report.ece:.3f}" if report.ece is not None
+                                                              else "") + f"){'; the first ' + str(MAX_SHOWN) + ' shown' if len(keep) > MAX_SHOWN else ''}.")
+    return [records[i].with_score(float(p[i])) for i in keep[:MAX_SHOWN]]
+
+
+def main_method(lab: Lab, query) -> str:
+    """The method a saved query's page shows first (the one its cut-off calibrates)."""
+    try:
+        return lab.run(query.spec, k=1).main
+    except SimLabError:
+        return "clip"
+
+
+def uncertain_order(lab: Lab, query, items: list[str]) -> list[str] | None:
+    """The pool, most uncertain first under the cut-off of the query's method; None (with a note) without one."""
+    try:
+        results = lab.run(query.spec, k=1)
+    except SimLabError:
+        return None
+    report = cutoff(lab, results.main)
+    if isinstance(report, str):
+        st.caption(md_escape(report))
+        return None
+    p = probabilities(report, results)
+    index = results.snapshot.index
+    return uncertain_first(items, {i: float(p[index[i]]) for i in items if i in index})
+
+
+def adapter_names(lab: Lab) -> list[str]:
+    return list(adapters.saved(lab.settings.data_dir, lab.store.name))
+
+
+def train_and_save(lab: Lab, name: str) -> str:
+    """Train on every judged query and save under ``name``; returns what was trained on (or why not)."""
+    try:
+        from indexing.learning import training_queries
+
+        adapter = adapters.train(training_queries(_judged(lab)))
+        adapters.save(adapter, lab.settings.data_dir, lab.store.name, name)
+    except SimLabError as exc:
+        return f"Not trained: {exc}"
+    m = adapter.meta
+    return (f"Saved adapter {name}: {m['judgments']} judgments ({m['pairs']} ordered pairs) over {m['queries']} "
+            f"queries, trained in {m['train_seconds']} s.")

@@ -1,0 +1,119 @@
+"""What judgments teach: the relevance cut-off and the adapter, fitted from the label store's saved queries.
+
+Each saved query with judgments is run again (``Lab.run``); its main method's scores over the whole
+collection give the calibration's features, its query vector and the judged items' vectors train the
+adapter. Everything reported as a measurement is held out by query: a query never scores a model that
+was fitted on its own judgments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexing.adapter import TrainingQuery, train
+from indexing.calibration import (Calibrator, NotEnoughJudgments, cross_validated, expected_calibration_error,
+                                  features, fit, folds, query_stats, reliability)
+from indexing.errors import SimLabError
+from indexing.labels import SavedQuery
+from indexing.query_runner import Results, Snapshot
+
+
+@dataclass
+class JudgedQuery:
+    """A saved query, run again, with the grades of its judged items (indices into the snapshot)."""
+
+    qid: str
+    results: Results
+    items: np.ndarray
+    grades: np.ndarray
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.results.scored.scores[self.results.main]
+
+
+def judged_queries(queries: list[SavedQuery], qrels: dict[str, dict[str, int]], run) -> list[JudgedQuery]:
+    """Every runnable saved query with judgments; ``run(spec) → Results`` (``Lab.run``); others are skipped."""
+    out = []
+    for q in queries:
+        grades = qrels.get(q.qid)
+        if not grades or q.spec is None:
+            continue
+        try:
+            results = run(q.spec)
+        except SimLabError:
+            continue
+        index, scores = results.snapshot.index, results.scored.scores[results.main]
+        judged = [(index[i], g) for i, g in grades.items() if i in index and np.isfinite(scores[index[i]])]
+        if judged:
+            items, g = zip(*judged)
+            out.append(JudgedQuery(q.qid, results, np.array(items), np.array(g)))
+    return out
+
+
+@dataclass
+class CutoffReport:
+    """A fitted cut-off for one method, and how well it is calibrated on queries it was not fitted on."""
+
+    calibrator: Calibrator
+    method: str
+    ece: float | None  # from out-of-fold predictions; None with too few queries to hold any out
+    diagram: list[dict]
+
+
+def fit_cutoff(judged: list[JudgedQuery], method: str, level: int = 1) -> CutoffReport:
+    """The cut-off for ``method``'s scores (queries whose main method it is); ``NotEnoughJudgments`` if too few."""
+    mine = [j for j in judged if j.results.main == method]
+    rows = [features(j.scores[j.items], query_stats(j.scores)) for j in mine]
+    x = np.vstack(rows) if rows else np.zeros((0, 5))
+    y = np.concatenate([j.grades >= level for j in mine]) if mine else np.zeros(0, bool)
+    groups = [j.qid for j in mine for _ in j.items]
+    calibrator = fit(x, y, len(mine), level)
+    try:
+        held_out = cross_validated(x, y, groups, level)
+        ece, diagram = expected_calibration_error(held_out, y), reliability(held_out, y)
+    except NotEnoughJudgments:
+        ece, diagram = None, []
+    return CutoffReport(calibrator, method, ece, diagram)
+
+
+def probabilities(report: CutoffReport, results: Results) -> np.ndarray:
+    """P(relevant) of every item for these results (zeros where the item may not be returned)."""
+    scores = results.scored.scores[results.main]
+    return report.calibrator.probability(scores, query_stats(scores))
+
+
+def training_queries(judged: list[JudgedQuery]) -> list[TrainingQuery]:
+    vectors = lambda j: j.results.snapshot.vectors  # noqa: E731 - one snapshot per run
+    return [TrainingQuery(j.qid, j.results.query_vector, vectors(j)[j.items], j.grades.astype(np.float32))
+            for j in judged]
+
+
+def held_out_adapter_runs(judged: list[JudgedQuery], snapshot: Snapshot, depth: int = 100,
+                          k: int = 5) -> dict[str, dict[str, float]]:
+    """qid → item → score under an adapter trained *without* that query (k-fold over queries): the
+    'adapter' row of Label's metrics. Empty with fewer than two judged queries."""
+    if len({j.qid for j in judged}) < 2:
+        return {}
+    run: dict[str, dict[str, float]] = {}
+    queries = training_queries(judged)
+    for test in folds([j.qid for j in judged], k):
+        train_on = [q for q, t in zip(queries, test) if not t]
+        try:
+            adapter = train(train_on)
+        except SimLabError:
+            continue
+        items = adapter.apply(snapshot.vectors)
+        for j, t in zip(judged, test):
+            if not t:
+                continue
+            scores = (items @ adapter.apply(j.results.query_vector)).astype(np.float64)
+            allowed = j.results.scored.allowed
+            if allowed is not None:
+                scores = np.where(allowed, scores, -np.inf)
+            if j.results.exclude is not None:
+                scores[j.results.exclude] = -np.inf
+            top = np.argsort(-scores)[:depth]
+            run[j.qid] = {snapshot.records[i].id: float(scores[i]) for i in top if np.isfinite(scores[i])}
+    return run
