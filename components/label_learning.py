@@ -7,6 +7,7 @@ import streamlit as st
 from components.learned import adapter_names, cutoff, train_and_save
 from components.plain import md_escape
 from indexing import adapter as adapters
+from indexing.calibration import plural
 from indexing.lab import Lab
 
 
@@ -20,8 +21,8 @@ def reliability_figure(diagram: list[dict]) -> go.Figure:
                              marker={"size": [6 + min(b["items"], 60) / 4 for b in diagram], "color": "#1f77b4"},
                              text=[f"{b['items']} judgments" for b in diagram], hovertemplate="%{text}"))
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      xaxis={"title": "predicted P(relevant)", "range": [0, 1]},
-                      yaxis={"title": "observed share relevant", "range": [0, 1]})
+                      xaxis={"title": "predicted P(relevant)", "range": [-0.03, 1.03]},
+                      yaxis={"title": "observed share relevant", "range": [-0.03, 1.05]})
     return fig
 
 
@@ -39,7 +40,8 @@ def cutoff_panel(lab: Lab, method: str) -> None:
                        "some out, so no calibration error yet.")
             return
         st.caption(f"Expected calibration error **{report.ece:.3f}**, measured on queries held out of each fit "
-                   f"(5-fold over {cal.queries} queries, {cal.judgments} judgments).")
+                   f"(5-fold over {cal.queries} queries: {report.held_out} of {cal.judgments} judgments predicted by a "
+                   "fit that never saw their query).")
         st.plotly_chart(reliability_figure(report.diagram), key="reliability")
 
 
@@ -57,8 +59,9 @@ def adapter_panel(lab: Lab) -> None:
             st.caption(md_escape(note))
         for saved_name, meta in adapters.saved(lab.settings.data_dir, lab.store.name).items():
             a, b = st.columns([3, 1])
-            a.text(f"{saved_name}: {meta.get('judgments')} judgments over {meta.get('queries')} queries, "
-                   f"rank {meta.get('rank')}, {meta.get('side')} sides")
+            a.text(f"{saved_name}: {plural(meta.get('judgments', 0), 'judgment')} over "
+                   f"{plural(meta.get('queries', 0), 'query', 'queries')}, rank {meta.get('rank')}, "
+                   f"applied to {'queries and items' if meta.get('side') == 'both' else 'queries'}")
             b.button("Drop", key=f"adapter-drop-{saved_name}", on_click=adapters.drop,
                      args=(lab.settings.data_dir, lab.store.name, saved_name))
         if not adapter_names(lab):

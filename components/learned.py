@@ -10,12 +10,12 @@ import streamlit as st
 from components.plain import md_escape
 from components.resources import cache_key
 from indexing import adapter as adapters
-from indexing.calibration import NotEnoughJudgments
+from indexing.calibration import NotEnoughJudgments, plural
 from indexing.errors import SimLabError
 from indexing.judging import uncertain_first
 from indexing.lab import Lab
 from indexing.labels import LabelStore
-from indexing.learning import CutoffReport, fit_cutoff, held_out_adapter_runs, judged_queries, probabilities
+from indexing.learning import CutoffReport, family, fit_cutoff, held_out_adapter_runs, judged_queries, probabilities
 from indexing.query_runner import Results
 from indexing.store import Hit
 
@@ -71,9 +71,10 @@ def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
     if getattr(results.spec, "adapter", None):
         st.info("The cut-off is calibrated on the plain scores of your saved queries; choose no adapter to use it.")
         return None
-    report = cutoff(lab, results.main)
+    report = cutoff(lab, family(results))
     if isinstance(report, str):
-        st.info(md_escape(report) + " Judge results of saved queries on the Label page.")
+        st.info(md_escape(f"Queries like this one ({family(results)}): {report}") +
+                " Judge results of saved queries like it on the Label page.")
         return None
     p = probabilities(report, results)
     if results.exclude is not None:
@@ -87,12 +88,12 @@ def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
     return [records[i].with_score(float(p[i])) for i in keep[:MAX_SHOWN]]
 
 
-def main_method(lab: Lab, query) -> str:
-    """The method a saved query's page shows first (the one its cut-off calibrates)."""
+def cutoff_family(lab: Lab, query) -> str:
+    """Which cut-off a saved query belongs to (its main method, and kind for neighbours)."""
     try:
-        return lab.run(query.spec, k=1).main
+        return family(lab.run(query.spec, k=1))
     except SimLabError:
-        return "clip"
+        return "neighbours of any kind"
 
 
 def uncertain_order(lab: Lab, query, items: list[str]) -> list[str] | None:
@@ -101,7 +102,7 @@ def uncertain_order(lab: Lab, query, items: list[str]) -> list[str] | None:
         results = lab.run(query.spec, k=1)
     except SimLabError:
         return None
-    report = cutoff(lab, results.main)
+    report = cutoff(lab, family(results))
     if isinstance(report, str):
         st.caption(md_escape(report))
         return None
@@ -124,5 +125,5 @@ def train_and_save(lab: Lab, name: str) -> str:
     except SimLabError as exc:
         return f"Not trained: {exc}"
     m = adapter.meta
-    return (f"Saved adapter {name}: {m['judgments']} judgments ({m['pairs']} ordered pairs) over {m['queries']} "
-            f"queries, trained in {m['train_seconds']} s.")
+    return (f"Saved adapter {name}: {plural(m['judgments'], 'judgment')} ({m['pairs']} ordered pairs) over "
+            f"{plural(m['queries'], 'query', 'queries')} whose items differ in grade, trained in {m['train_seconds']} s.")

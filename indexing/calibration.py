@@ -83,13 +83,24 @@ class Calibrator:
 def check_enough(labels: np.ndarray, queries: int) -> None:
     """Refuse to fit on too little, saying how many more judgments are needed."""
     pos, neg = int(labels.sum()), int(len(labels) - labels.sum())
-    needed = max(MIN_JUDGMENTS - len(labels), MIN_EACH - pos, 0) + max(MIN_EACH - neg, 0)
+    more_pos, more_neg = max(MIN_EACH - pos, 0), max(MIN_EACH - neg, 0)
+    needed = max(MIN_JUDGMENTS - len(labels), more_pos + more_neg)
+    if not len(labels):
+        raise NotEnoughJudgments(f"Nothing judged yet: the cut-off needs {MIN_JUDGMENTS} ({MIN_EACH} relevant, "
+                                 f"{MIN_EACH} not) over {MIN_QUERIES} queries.", MIN_JUDGMENTS)
     if needed or queries < MIN_QUERIES:
-        more = f"{max(needed, 1)} more judgment{'s' if needed != 1 else ''}"
+        kinds = " and ".join(f"{n} {kind}" for n, kind in ((more_pos, "relevant"), (more_neg, "not relevant")) if n)
+        what = (f"{plural(needed, 'more judgment')}" + (f" ({kinds})" if kinds else "") if needed
+                else f"judgments on {plural(MIN_QUERIES - queries, 'more query', 'more queries')}")
         raise NotEnoughJudgments(
-            f"The cut-off needs {more}: it rests on {len(labels)} ({pos} relevant, {neg} not) over {queries} "
-            f"quer{'y' if queries == 1 else 'ies'}, and needs at least {MIN_JUDGMENTS}, with {MIN_EACH} of each kind, "
-            f"over {MIN_QUERIES} queries.", max(needed, 1))
+            f"The cut-off needs {what}: it rests on {plural(len(labels), 'judgment')} ({pos} relevant, {neg} not) over "
+            f"{plural(queries, 'query', 'queries')}, and needs {MIN_JUDGMENTS}, with {MIN_EACH} of each kind, over "
+            f"{MIN_QUERIES} queries.", max(needed, 1))
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """'1 query', '3 queries', '2 more judgments'."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def fit(x: np.ndarray, relevant: np.ndarray, queries: int, level: int = 1, l2: float = 1e-2) -> Calibrator:
@@ -140,10 +151,14 @@ def folds(groups: list[str], k: int = 5, seed: int = 0) -> list[np.ndarray]:
 
 def cross_validated(x: np.ndarray, relevant: np.ndarray, groups: list[str], level: int = 1,
                     k: int = 5) -> np.ndarray:
-    """Out-of-fold probabilities: each query's rows predicted by a calibrator fitted without that query."""
+    """Out-of-fold probabilities: each query's rows predicted by a calibrator fitted without that query
+    (NaN for a fold whose other queries are too few to fit on)."""
     out = np.full(len(relevant), np.nan)
     for test in folds(groups, k):
         train = ~test
-        cal = fit(x[train], np.asarray(relevant)[train], len({g for g, t in zip(groups, train) if t}), level)
+        try:
+            cal = fit(x[train], np.asarray(relevant)[train], len({g for g, t in zip(groups, train) if t}), level)
+        except NotEnoughJudgments:
+            continue
         out[test] = cal.predict(x[test])
     return out

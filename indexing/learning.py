@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexing.adapter import TrainingQuery, train
-from indexing.calibration import (Calibrator, NotEnoughJudgments, cross_validated, expected_calibration_error,
+from indexing.calibration import (Calibrator, cross_validated, expected_calibration_error,
                                   features, fit, folds, query_stats, reliability)
 from indexing.errors import SimLabError
 from indexing.labels import SavedQuery
 from indexing.query_runner import Results, Snapshot
+from indexing.query_specs import NeighboursQuery
 
 
 @dataclass
@@ -60,22 +61,31 @@ class CutoffReport:
     method: str
     ece: float | None  # from out-of-fold predictions; None with too few queries to hold any out
     diagram: list[dict]
+    held_out: int = 0  # how many judgments the ECE and the diagram rest on
+
+
+def family(results: Results) -> str:
+    """Which cut-off a query uses: its main method, and for neighbours the kind it is restricted to (a text
+    query over texts and images scores on another scale than one over images only)."""
+    if isinstance(results.spec, NeighboursQuery):
+        return f"neighbours of {results.spec.kind + 's' if results.spec.kind else 'any kind'}"
+    return f"{results.spec.type} ({results.main})"
 
 
 def fit_cutoff(judged: list[JudgedQuery], method: str, level: int = 1) -> CutoffReport:
-    """The cut-off for ``method``'s scores (queries whose main method it is); ``NotEnoughJudgments`` if too few."""
-    mine = [j for j in judged if j.results.main == method]
+    """The cut-off for one ``family`` of queries; ``NotEnoughJudgments`` if too few of them are judged."""
+    mine = [j for j in judged if family(j.results) == method]
     rows = [features(j.scores[j.items], query_stats(j.scores)) for j in mine]
     x = np.vstack(rows) if rows else np.zeros((0, 5))
     y = np.concatenate([j.grades >= level for j in mine]) if mine else np.zeros(0, bool)
     groups = [j.qid for j in mine for _ in j.items]
     calibrator = fit(x, y, len(mine), level)
-    try:
-        held_out = cross_validated(x, y, groups, level)
-        ece, diagram = expected_calibration_error(held_out, y), reliability(held_out, y)
-    except NotEnoughJudgments:
-        ece, diagram = None, []
-    return CutoffReport(calibrator, method, ece, diagram)
+    held_out = cross_validated(x, y, groups, level)
+    scored = ~np.isnan(held_out)
+    if not scored.any():
+        return CutoffReport(calibrator, method, None, [], 0)
+    return CutoffReport(calibrator, method, expected_calibration_error(held_out[scored], y[scored]),
+                        reliability(held_out[scored], y[scored]), int(scored.sum()))
 
 
 def probabilities(report: CutoffReport, results: Results) -> np.ndarray:

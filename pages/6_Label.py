@@ -3,7 +3,7 @@ import streamlit as st
 
 from components.label_learning import adapter_panel, cutoff_panel
 from components.label_metrics import metrics_panel
-from components.learned import adapter_runs, main_method, uncertain_order
+from components.learned import adapter_runs, cutoff_family, uncertain_order
 from components.label_queue import judging_card
 from components.label_transfer import export_buttons, import_qrels_form
 from components.plain import md_escape
@@ -66,7 +66,7 @@ if held_out := adapter_runs(lab):
     runs["adapter (held-out)"] = held_out
 metrics_panel(runs, qrels, judgments)
 if query.spec is not None:
-    cutoff_panel(lab, main_method(lab, query))
+    cutoff_panel(lab, cutoff_family(lab, query))
 adapter_panel(lab)
 export_buttons(labels, runs)
 import_qrels_form(labels, {r.id for r in records})

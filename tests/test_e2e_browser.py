@@ -196,6 +196,10 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
         page.get_by_text(f"{n} / ").first.wait_for()  # judged and shown before the next click
     page.locator("[data-testid='stDataFrame']").first.wait_for()  # the metrics came back with the first judgment
     assert page.get_by_text("No judgments yet").count() == 0
+    page.get_by_text("Relevance cut-off (").click()  # a few judgments of one query: it says what it still needs
+    page.get_by_text("The cut-off needs").wait_for()
+    page.get_by_text("Adapter (a similarity").click()
+    page.get_by_text("No adapter saved yet.").wait_for()
     snap(page, "08-label")
     with page.expect_download() as download:
         page.get_by_role("button", name="qrels", exact=True).click()
