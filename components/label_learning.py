@@ -29,7 +29,8 @@ def reliability_figure(diagram: list[dict]) -> go.Figure:
 def cutoff_panel(lab: Lab, method: str) -> None:
     """The cut-off of the current query's main method: reliability diagram and ECE, or what it still needs."""
     with st.expander(f"Relevance cut-off ({method})"):
-        level = st.selectbox("Relevant means grade at least", [1, 2, 3], key="cutoff-level")
+        level = st.selectbox("Relevant means grade at least (for this diagram; the pages' cut-off uses 1)",
+                             [1, 2, 3], key="cutoff-level")
         report = cutoff(lab, method, level)
         if isinstance(report, str):
             st.info(md_escape(report))
@@ -40,8 +41,8 @@ def cutoff_panel(lab: Lab, method: str) -> None:
                        "some out, so no calibration error yet.")
             return
         st.caption(f"Expected calibration error **{report.ece:.3f}**, measured on queries held out of each fit "
-                   f"(5-fold over {cal.queries} queries: {report.held_out} of {cal.judgments} judgments predicted by a "
-                   "fit that never saw their query).")
+                   f"({min(5, cal.queries)}-fold over {cal.queries} queries: {report.held_out} of {cal.judgments} "
+                   "judgments predicted by a fit that never saw their query).")
         st.plotly_chart(reliability_figure(report.diagram), key="reliability")
 
 

@@ -1,9 +1,6 @@
 """What the judgments teach, on every page: the relevance cut-off and the saved adapters (cached)."""
 from __future__ import annotations
 
-import hashlib
-import json
-
 import numpy as np
 import streamlit as st
 
@@ -15,48 +12,51 @@ from indexing.errors import SimLabError
 from indexing.judging import uncertain_first
 from indexing.lab import Lab
 from indexing.labels import LabelStore
-from indexing.learning import CutoffReport, family, fit_cutoff, held_out_adapter_runs, judged_queries, probabilities
+from indexing.learning import (CutoffReport, JudgedQuery, family, fit_cutoff, held_out_adapter_runs, judged_queries,
+                               plain, probabilities, training_queries)
 from indexing.query_runner import Results
 from indexing.store import Hit
 
 MAX_SHOWN = 200
 
 
-def judgments_stamp(labels: LabelStore) -> str:
-    """Changes whenever a judgment or a saved query changes: the key of everything learned from them."""
-    rows = [(j.qid, j.item_id, j.annotator, j.rel) for j in labels.judgments()]
-    specs = [(q.qid, json.dumps(q.spec.to_json(), sort_keys=True) if q.spec else "") for q in labels.queries()]
-    return hashlib.sha256(json.dumps([rows, specs]).encode()).hexdigest()[:16]
+@st.cache_resource(show_spinner="Running the judged queries again…", max_entries=4)
+def _judged(_lab: Lab, collection: str, version: str, stamp: str) -> list[JudgedQuery]:
+    labels = LabelStore(_lab.settings.data_dir)
+    return judged_queries(labels.queries(), labels.qrels(), _lab.run)
 
 
-def _judged(lab: Lab):
-    labels = LabelStore(lab.settings.data_dir)
-    return judged_queries(labels.queries(), labels.qrels(), lab.run)
+def judged(lab: Lab) -> tuple[list[JudgedQuery], str]:
+    """The saved queries with judgments, run again once per collection version and judgments; and that stamp."""
+    stamp = LabelStore(lab.settings.data_dir).stamp()
+    return _judged(lab, cache_key(lab), lab.version(), stamp), stamp
 
 
-@st.cache_data(show_spinner="Fitting the relevance cut-off…", max_entries=32)
-def _cutoff(_lab: Lab, collection: str, version: str, stamp: str, method: str, level: int) -> CutoffReport | str:
+@st.cache_resource(show_spinner="Fitting the relevance cut-off…", max_entries=32)
+def _cutoff(_judged: list[JudgedQuery], collection: str, version: str, stamp: str, family: str,
+            level: int) -> CutoffReport | str:
     try:
-        return fit_cutoff(_judged(_lab), method, level)
+        return fit_cutoff(_judged, family, level)
     except NotEnoughJudgments as exc:
         return str(exc)
 
 
-def cutoff(lab: Lab, method: str, level: int = 1) -> CutoffReport | str:
-    """The cut-off for ``method`` fitted on this collection's judgments, or why there is none yet."""
-    stamp = judgments_stamp(LabelStore(lab.settings.data_dir))
-    return _cutoff(lab, cache_key(lab), lab.version(), stamp, method, level)
+def cutoff(lab: Lab, family: str, level: int = 1) -> CutoffReport | str:
+    """The cut-off for a family of queries fitted on this collection's judgments, or why there is none yet."""
+    queries, stamp = judged(lab)
+    return _cutoff(queries, cache_key(lab), lab.version(), stamp, family, level)
 
 
-@st.cache_data(show_spinner="Evaluating the adapter on held-out queries…", max_entries=8)
-def _adapter_runs(_lab: Lab, collection: str, version: str, stamp: str) -> dict[str, dict[str, float]]:
-    return held_out_adapter_runs(_judged(_lab), _lab.snapshot())
+@st.cache_resource(show_spinner="Evaluating the adapter on held-out queries…", max_entries=8)
+def _adapter_runs(_lab: Lab, _judged: list[JudgedQuery], collection: str, version: str,
+                  stamp: str) -> dict[str, dict[str, float]]:
+    return held_out_adapter_runs(_judged, _lab.snapshot())
 
 
 def adapter_runs(lab: Lab) -> dict[str, dict[str, float]]:
-    """Each judged query ranked by an adapter trained without it (empty with fewer than two judged queries)."""
-    stamp = judgments_stamp(LabelStore(lab.settings.data_dir))
-    return _adapter_runs(lab, cache_key(lab), lab.version(), stamp)
+    """Each judged query ranked by an adapter trained without it (empty with fewer than two judged questions)."""
+    queries, stamp = judged(lab)
+    return _adapter_runs(lab, queries, cache_key(lab), lab.version(), stamp)
 
 
 def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
@@ -91,7 +91,7 @@ def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
 def cutoff_family(lab: Lab, query) -> str:
     """Which cut-off a saved query belongs to (its main method, and kind for neighbours)."""
     try:
-        return family(lab.run(query.spec, k=1))
+        return family(lab.run(plain(query.spec), k=1))
     except SimLabError:
         return "neighbours of any kind"
 
@@ -99,7 +99,7 @@ def cutoff_family(lab: Lab, query) -> str:
 def uncertain_order(lab: Lab, query, items: list[str]) -> list[str] | None:
     """The pool, most uncertain first under the cut-off of the query's method; None (with a note) without one."""
     try:
-        results = lab.run(query.spec, k=1)
+        results = lab.run(plain(query.spec), k=1)
     except SimLabError:
         return None
     report = cutoff(lab, family(results))
@@ -118,9 +118,7 @@ def adapter_names(lab: Lab) -> list[str]:
 def train_and_save(lab: Lab, name: str) -> str:
     """Train on every judged query and save under ``name``; returns what was trained on (or why not)."""
     try:
-        from indexing.learning import training_queries
-
-        adapter = adapters.train(training_queries(_judged(lab)))
+        adapter = adapters.train(training_queries(judged(lab)[0]))
         adapters.save(adapter, lab.settings.data_dir, lab.store.name, name)
     except SimLabError as exc:
         return f"Not trained: {exc}"

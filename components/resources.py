@@ -6,6 +6,7 @@ import json
 import streamlit as st
 
 from components.plain import md_escape
+from indexing.adapter import stamp as adapter_stamp
 from indexing.errors import SimLabError
 from indexing.lab import Lab, load_encoder, open_lab
 from indexing.judging import RUN_DEPTH
@@ -95,7 +96,7 @@ def cache_key(lab: Lab) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
-def _rankings(_lab: Lab, collection: str, version: str, spec: str, grades: str) -> dict[str, Ranking]:
+def _rankings(_lab: Lab, collection: str, version: str, spec: str, grades: str, adapter: int) -> dict[str, Ranking]:
     return _lab.run(from_json(json.loads(spec)), k=RUN_DEPTH, grades=dict(json.loads(grades))).rankings()
 
 
@@ -103,4 +104,7 @@ def saved_rankings(lab: Lab, query: SavedQuery, qrels: dict[str, dict[str, int]]
     """A saved query's rankings, recomputed only when the collection, its spec or (with feedback) its grades change."""
     spec = query.runnable
     grades = sorted(qrels.get(query.qid, {}).items()) if spec.feedback else []
-    return _rankings(lab, cache_key(lab), lab.version(), json.dumps(spec.to_json(), sort_keys=True), json.dumps(grades))
+    adapter = getattr(spec, "adapter", None)  # a retrained adapter of the same name is another ranking
+    stamp = adapter_stamp(lab.settings.data_dir, lab.store.name, adapter) if adapter else 0
+    return _rankings(lab, cache_key(lab), lab.version(), json.dumps(spec.to_json(), sort_keys=True),
+                     json.dumps(grades), stamp)

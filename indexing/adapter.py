@@ -14,6 +14,7 @@ query's judged items: a more relevant item should score higher than a less relev
 """
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import torch
 
 from indexing.blobs import atomic_write
 from indexing.errors import SimLabError
+from indexing.query_specs import valid_name
 from indexing.ranking import normalise
 
 RANK, TEMPERATURE, STEPS, LEARNING_RATE, WEIGHT_DECAY = 8, 0.05, 300, 0.01, 1e-3
@@ -98,14 +100,20 @@ def _folder(data_dir: Path, collection: str) -> Path:
 
 def save(adapter: Adapter, data_dir: Path, collection: str, name: str) -> Path:
     """Write ``<data>/adapters/<collection>/<name>.npz`` and its description (``.json``)."""
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise AdapterError(f"Adapter name {name!r}: use letters, digits, '-' or '_'.")
+    _check(name)
     folder = _folder(data_dir, collection)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.npz"
-    np.savez(path, a=adapter.a, b=adapter.b)
+    buffer = io.BytesIO()
+    np.savez(buffer, a=adapter.a, b=adapter.b)
+    atomic_write(path, buffer.getvalue())  # a page loading it meanwhile sees the old adapter or the new, whole
     atomic_write(folder / f"{name}.json", json.dumps({**adapter.meta, "name": name, "saved": time.time()}).encode())
     return path
+
+
+def _check(name: str) -> None:
+    if not valid_name(name):
+        raise AdapterError(f"Adapter name {name!r}: use letters, digits, '-' or '_'.")
 
 
 def saved(data_dir: Path, collection: str) -> dict[str, dict]:
@@ -115,19 +123,25 @@ def saved(data_dir: Path, collection: str) -> dict[str, dict]:
 
 
 def load(data_dir: Path, collection: str, name: str) -> Adapter:
+    _check(name)
     path = _folder(data_dir, collection) / f"{name}.npz"
     if not path.is_file():
         raise AdapterError(f"No adapter {name!r} for this collection; train one on the Label page.")
-    with np.load(path) as arrays:
-        return Adapter(arrays["a"], arrays["b"], saved(data_dir, collection).get(name, {}))
+    try:
+        with np.load(path) as arrays:
+            return Adapter(arrays["a"], arrays["b"], saved(data_dir, collection).get(name, {}))
+    except (OSError, ValueError, KeyError) as exc:
+        raise AdapterError(f"The adapter file {path} cannot be read ({exc}); train it again or drop it.") from None
 
 
 def stamp(data_dir: Path, collection: str, name: str) -> float:
     """When the adapter was last written (0 if never): a retrained adapter is a new one for caches."""
+    _check(name)
     path = _folder(data_dir, collection) / f"{name}.npz"
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
 def drop(data_dir: Path, collection: str, name: str) -> None:
+    _check(name)
     for suffix in (".npz", ".json"):
         (_folder(data_dir, collection) / f"{name}{suffix}").unlink(missing_ok=True)

@@ -52,12 +52,12 @@ def _search_spec(args: argparse.Namespace) -> QuerySpec:
         return from_json(data)
     source = Source(text=args.text, item=args.item,
                     image=Path(args.image).read_bytes() if args.image else None)
-    return NeighboursQuery(source, args.k, args.kind)
+    return NeighboursQuery(source, args.k or DEFAULT_K, args.kind)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     spec = _search_spec(args)  # a bad spec is reported before the model loads
-    results = open_lab().run(spec, k=args.k if args.spec else None)
+    results = open_lab().run(spec, k=args.k)  # --k overrides a spec's own k; without it the spec's k holds
     if args.json:
         print(json.dumps({m: [h.as_dict() for h in results.hits(m)] for m in results.methods}
                          if args.spec else [h.as_dict() for h in results.hits()], ensure_ascii=False))
@@ -165,13 +165,13 @@ def _read_trec_file(path: str, reader):
 def _external_metrics(args: argparse.Namespace, labels) -> int:
     """trec_eval's measures for each --run file against --qrels (default: this data directory's judgments)."""
     from indexing.metrics import TREC_MEASURES, trec_measures
-    from indexing.trec import read_qrels, read_run
+    from indexing.trec import read_qrels, read_runs
 
     qrels = _read_trec_file(args.qrels, read_qrels) if args.qrels else labels.qrels()
     result: dict[str, dict[str, float]] = {}
     for path in args.runs:
-        run, tag = _read_trec_file(path, read_run)
-        result[path if tag in result else tag] = trec_measures(run, qrels)
+        for tag, run in _read_trec_file(path, read_runs).items():
+            result[f"{path}:{tag}" if tag in result else tag] = trec_measures(run, qrels)
     if args.json:
         print(json.dumps(result))
         return EXIT_OK
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--item", help="id of an item in the index")
     group.add_argument("--spec", help='a saved-query spec as JSON, e.g. \'{"type": "compose", "reference": ID, '
                        '"text": "make it blue"}\': every method\'s top k')
-    s.add_argument("--k", type=int, default=DEFAULT_K)
+    s.add_argument("--k", type=int, help=f"how many results (default: the spec's k, or {DEFAULT_K})")
     s.add_argument("--kind", choices=["image", "text"])
     s.add_argument("--json", action="store_true")
     s.set_defaults(run=cmd_search)

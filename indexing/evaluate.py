@@ -267,17 +267,18 @@ def task_relevance_filter(w: TestWorld, n_train: int = 30, pool: int = 50, n_tes
 
 
 def _ndcg10(scores: np.ndarray, grades: np.ndarray) -> float:
-    """nDCG@10 with trec_eval's gains (the grade) and discounts (log2(rank + 1))."""
-    top = rank(scores, 10)
-    discounts = 1 / np.log2(np.arange(2, 12))
-    ideal = np.sort(grades)[::-1][:10]
-    best = float(ideal @ discounts[:len(ideal)])
-    return float(grades[top] @ discounts[:len(top)]) / best if best else 0.0
+    """nDCG@10 by trec_eval (pytrec_eval) over the top 100 against every graded item."""
+    from indexing.metrics import trec_measures
+
+    run = {"q": {str(i): float(scores[i]) for i in rank(scores, 100) if np.isfinite(scores[i])}}
+    qrels = {"q": {str(i): int(g) for i, g in enumerate(grades) if g > 0}}
+    return trec_measures(run, qrels)["ndcg_cut_10"] if qrels["q"] else 0.0
 
 
 def task_adapter(w: TestWorld, n_train: int = 20, pool: int = 10, n_test: int = 100, n_folds: int = 5) -> dict:
     """Train the adapter on ``n_train`` × ``pool`` judged items (≤ 200) of image queries, graded by the intent;
-    nDCG@10 of held-out queries (never trained on) before and after, mean and spread over folds."""
+    nDCG@10 of held-out queries (never trained on) before and after, mean and spread over ``n_folds``
+    independent random splits of the world's images into training and held-out queries."""
     from indexing.adapter import TrainingQuery, train as train_adapter
 
     before, after, seconds = [], [], []
@@ -304,7 +305,7 @@ def task_adapter(w: TestWorld, n_train: int = 20, pool: int = 10, n_test: int = 
     return {"plain cosine": {"ndcg@10": round(float(np.mean(before)), 4), "spread": round(float(np.std(before)), 4)},
             "adapter": {"ndcg@10": round(float(np.mean(after)), 4), "spread": round(float(np.std(after)), 4),
                         "gain": round(float(np.mean(np.array(after) - np.array(before))), 4),
-                        "judged_items": judged_items, "folds": n_folds,
+                        "judged_items": judged_items, "splits": n_folds,
                         "train_seconds": round(float(np.mean(seconds)), 2)}}
 
 

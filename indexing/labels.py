@@ -218,6 +218,13 @@ class LabelStore:
             rows = db.execute(sql + " ORDER BY qid, item_id, annotator", args).fetchall()
         return [Judgment(*r) for r in rows]
 
+    def stamp(self) -> str:
+        """Changes whenever a judgment or a saved query changes (two aggregate reads, not the whole table)."""
+        with self._connect() as db:
+            judged = db.execute("SELECT count(*), max(updated), total(rel) FROM judgments").fetchone()
+            saved = db.execute("SELECT count(*), max(created), total(length(spec)), group_concat(qid) FROM queries").fetchone()
+        return hashlib.sha256(repr((judged, saved)).encode()).hexdigest()[:16]
+
     def qrels(self) -> dict[str, dict[str, int]]:
         """One grade per (query, item): the annotators' mean, rounded half up."""
         return qrels_of(self.judgments())

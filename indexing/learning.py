@@ -7,7 +7,8 @@ was fitted on its own judgments.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -18,38 +19,54 @@ from indexing.errors import SimLabError
 from indexing.labels import SavedQuery
 from indexing.query_runner import Results, Snapshot
 from indexing.query_specs import NeighboursQuery
+from indexing.ranking import keep_only, top_k
 
 
 @dataclass
 class JudgedQuery:
-    """A saved query, run again, with the grades of its judged items (indices into the snapshot)."""
+    """A saved query, run again without any adapter, with the grades of its judged items (snapshot indices)."""
 
     qid: str
+    question: str  # what was asked, whatever k or feedback it was saved with: folds never split one question
     results: Results
     items: np.ndarray
     grades: np.ndarray
 
     @property
     def scores(self) -> np.ndarray:
-        return self.results.scored.scores[self.results.main]
+        """The main method's scores, the query's own item masked."""
+        return self.results.scored.own_scores()
+
+
+def question(spec) -> str:
+    """The question a spec asks, without how many results it shows, its feedback or its adapter."""
+    data = {k: v for k, v in spec.to_json().items() if k not in ("k", "feedback", "adapter")}
+    return json.dumps(data, sort_keys=True)
+
+
+def plain(spec):
+    """The same question in the plain embedding space: no adapter, no feedback."""
+    return replace(spec, adapter=None, feedback=None) if isinstance(spec, NeighboursQuery) else replace(spec, feedback=None)
 
 
 def judged_queries(queries: list[SavedQuery], qrels: dict[str, dict[str, int]], run) -> list[JudgedQuery]:
-    """Every runnable saved query with judgments; ``run(spec) → Results`` (``Lab.run``); others are skipped."""
+    """Every runnable saved query with judgments, run in the plain embedding space (an adapter's own scores
+    must not calibrate plain ones, nor train the next adapter); ``run(spec) → Results`` is ``Lab.run``."""
     out = []
     for q in queries:
         grades = qrels.get(q.qid)
         if not grades or q.spec is None:
             continue
+        spec = plain(q.spec)
         try:
-            results = run(q.spec)
+            results = run(spec)
         except SimLabError:
             continue
-        index, scores = results.snapshot.index, results.scored.scores[results.main]
+        index, scores = results.snapshot.index, results.scored.own_scores()
         judged = [(index[i], g) for i, g in grades.items() if i in index and np.isfinite(scores[index[i]])]
         if judged:
             items, g = zip(*judged)
-            out.append(JudgedQuery(q.qid, results, np.array(items), np.array(g)))
+            out.append(JudgedQuery(q.qid, question(spec), results, np.array(items), np.array(g)))
     return out
 
 
@@ -78,7 +95,7 @@ def fit_cutoff(judged: list[JudgedQuery], method: str, level: int = 1) -> Cutoff
     rows = [features(j.scores[j.items], query_stats(j.scores)) for j in mine]
     x = np.vstack(rows) if rows else np.zeros((0, 5))
     y = np.concatenate([j.grades >= level for j in mine]) if mine else np.zeros(0, bool)
-    groups = [j.qid for j in mine for _ in j.items]
+    groups = [j.question for j in mine for _ in j.items]
     calibrator = fit(x, y, len(mine), level)
     held_out = cross_validated(x, y, groups, level)
     scored = ~np.isnan(held_out)
@@ -89,8 +106,9 @@ def fit_cutoff(judged: list[JudgedQuery], method: str, level: int = 1) -> Cutoff
 
 
 def probabilities(report: CutoffReport, results: Results) -> np.ndarray:
-    """P(relevant) of every item for these results (zeros where the item may not be returned)."""
-    scores = results.scored.scores[results.main]
+    """P(relevant) of every item for these results (zero where the item may not be returned, and for the
+    query's own item)."""
+    scores = results.scored.own_scores()
     return report.calibrator.probability(scores, query_stats(scores))
 
 
@@ -104,11 +122,11 @@ def held_out_adapter_runs(judged: list[JudgedQuery], snapshot: Snapshot, depth: 
                           k: int = 5) -> dict[str, dict[str, float]]:
     """qid → item → score under an adapter trained *without* that query (k-fold over queries): the
     'adapter' row of Label's metrics. Empty with fewer than two judged queries."""
-    if len({j.qid for j in judged}) < 2:
+    if len({j.question for j in judged}) < 2:
         return {}
     run: dict[str, dict[str, float]] = {}
     queries = training_queries(judged)
-    for test in folds([j.qid for j in judged], k):
+    for test in folds([j.question for j in judged], k):
         train_on = [q for q, t in zip(queries, test) if not t]
         try:
             adapter = train(train_on)
@@ -118,12 +136,6 @@ def held_out_adapter_runs(judged: list[JudgedQuery], snapshot: Snapshot, depth: 
         for j, t in zip(judged, test):
             if not t:
                 continue
-            scores = (items @ adapter.apply(j.results.query_vector)).astype(np.float64)
-            allowed = j.results.scored.allowed
-            if allowed is not None:
-                scores = np.where(allowed, scores, -np.inf)
-            if j.results.exclude is not None:
-                scores[j.results.exclude] = -np.inf
-            top = np.argsort(-scores)[:depth]
-            run[j.qid] = {snapshot.records[i].id: float(scores[i]) for i in top if np.isfinite(scores[i])}
+            scores = keep_only(items @ adapter.apply(j.results.query_vector), j.results.scored.allowed)
+            run[j.qid] = {snapshot.records[i].id: float(scores[i]) for i in top_k(scores, depth, j.results.exclude)}
     return run

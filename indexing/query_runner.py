@@ -78,6 +78,16 @@ class Scored:
     allowed: np.ndarray | None = None  # the items any refinement may return too
     notes: list[str] = field(default_factory=list)
     condition: Condition | None = None  # how a condition was read (Condition queries)
+    items: np.ndarray | None = None  # the item vectors ``query`` was scored against, when not the stored ones
+
+    def own_scores(self) -> np.ndarray:
+        """The main method's scores with the query's own item masked: what describes the query's distribution."""
+        scores = self.scores[self.main]
+        if self.exclude is None:
+            return scores
+        scores = scores.copy()
+        scores[self.exclude] = -np.inf
+        return scores
 
 
 @dataclass
@@ -137,7 +147,7 @@ class Results:
 
 Method = Callable[[QuerySpec, Context], Scored]
 METHODS: dict[type, Method] = {}
-Refinement = Callable[[Scored, Feedback, Context], np.ndarray]
+Refinement = Callable[[Scored, Feedback, np.ndarray, dict[str, int], dict[str, int]], np.ndarray]
 FEEDBACK: dict[str, Refinement] = {}
 
 
@@ -156,9 +166,10 @@ def run(spec: QuerySpec, context: Context, k: int | None = None) -> Results:
     except KeyError:
         raise QueryError(f"No method answers a {type(spec).__name__}.") from None
     scored = method(spec, context)
-    if spec.feedback is not None:
-        refined = FEEDBACK[spec.feedback.method](scored, spec.feedback, context)
-        scored.scores[spec.feedback.method] = keep_only(context.snapshot.vectors @ refined, scored.allowed)
+    if spec.feedback is not None:  # in the space the query was scored in (an adapter's, if it used one)
+        items = context.snapshot.vectors if scored.items is None else scored.items
+        refined = FEEDBACK[spec.feedback.method](scored, spec.feedback, items, context.grades, context.snapshot.index)
+        scored.scores[spec.feedback.method] = keep_only(items @ refined, scored.allowed)
     depth = spec.k if k is None else k
     return Results(spec, context.snapshot, scored,
                    {m: top_k(s, depth, scored.exclude) for m, s in scored.scores.items()})
@@ -202,13 +213,13 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
         return Scored({"clip": np.zeros(0, np.float32)}, np.zeros(context.encoder.dim, np.float32), "clip")
     vector, exclude = resolve(spec.source, context)
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
-    items = context.snapshot.vectors
-    if spec.adapter:
-        if context.adapted is None:
-            raise QueryError("Adapters are not available here; run the query without one.")
-        adapter, items = context.adapted(spec.adapter)
-        vector = adapter.apply(vector)
-    return Scored({"clip": keep_only(items @ vector, allowed)}, vector, "clip", exclude, allowed)
+    if not spec.adapter:
+        return Scored({"clip": keep_only(context.snapshot.vectors @ vector, allowed)}, vector, "clip", exclude, allowed)
+    if context.adapted is None:
+        raise QueryError("Adapters are not available here; run the query without one.")
+    adapter, items = context.adapted(spec.adapter)
+    vector, method = adapter.apply(vector), f"adapter {spec.adapter}"
+    return Scored({method: keep_only(items @ vector, allowed)}, vector, method, exclude, allowed, items=items)
 
 
 @registers(ComposeQuery)
@@ -256,11 +267,11 @@ def rocchio(query: np.ndarray, relevant: np.ndarray, non_relevant: np.ndarray, a
     return normalise(q)
 
 
-def _rocchio(scored: Scored, feedback: Feedback, context: Context) -> np.ndarray:
+def _rocchio(scored: Scored, feedback: Feedback, vectors: np.ndarray, grades: dict[str, int],
+             index: dict[str, int]) -> np.ndarray:
     """Rocchio from this query's grades: ≥ 2 relevant, 0 non-relevant (1, 'partly', is left out)."""
-    index, vectors = context.snapshot.index, context.snapshot.vectors
-    rel = [index[i] for i, g in context.grades.items() if g >= 2 and i in index]
-    non = [index[i] for i, g in context.grades.items() if g == 0 and i in index]
+    rel = [index[i] for i, g in grades.items() if g >= 2 and i in index]
+    non = [index[i] for i, g in grades.items() if g == 0 and i in index]
     return rocchio(scored.query, vectors[rel], vectors[non], feedback.alpha, feedback.beta, feedback.gamma)
 
 

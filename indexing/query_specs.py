@@ -29,6 +29,11 @@ class QueryError(InputError):
     """A query that cannot be run as given; the message says how to fix it."""
 
 
+def valid_name(name: str) -> bool:
+    """A name that is safe as a file name: letters, digits, '-' and '_' only."""
+    return isinstance(name, str) and bool(name) and name.replace("-", "").replace("_", "").isalnum() and name.isascii()
+
+
 def _k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}.")
@@ -109,8 +114,11 @@ class NeighboursQuery:
         _k(self.k)
         if self.kind not in (None, *KINDS):
             raise QueryError(f"kind must be 'image' or 'text', not {self.kind!r}.")
-        if not all(isinstance(key, str) and isinstance(v, str) for key, v in self.filters.items()):
+        if not isinstance(self.filters, dict) or not all(isinstance(key, str) and isinstance(v, str)
+                                                          for key, v in self.filters.items()):
             raise QueryError("Metadata filters are field → value, both text.")
+        if self.adapter is not None and not valid_name(self.adapter):
+            raise QueryError(f"Adapter name {self.adapter!r}: use letters, digits, '-' or '_'.")
 
     @property
     def label(self) -> str:
@@ -228,7 +236,7 @@ def from_json(data: dict) -> QuerySpec:
     if kind in ("text", "image", "item"):
         d = _take(data, {kind if kind != "image" else "image_path", "k", "kind", "filters", "feedback", "adapter"})
         source = Source(**{kind if kind != "image" else "image_path": d.get(kind if kind != "image" else "image_path")})
-        return NeighboursQuery(source, d.get("k") or DEFAULT_K, d.get("kind"), dict(d.get("filters") or {}), feedback,
+        return NeighboursQuery(source, d.get("k", DEFAULT_K), d.get("kind"), d.get("filters") or {}, feedback,
                                d.get("adapter"))
     d = _take(data, {"reference", "reference_image", "text", "lam", "methods", "k", "condition", "vocabulary",
                      "feedback"} - ({"condition", "vocabulary"} if kind == "compose" else {"text", "lam", "methods"}))
@@ -237,8 +245,8 @@ def from_json(data: dict) -> QuerySpec:
     reference = Source(item=d["reference"]) if d.get("reference") else Source(image_path=d["reference_image"])
     if kind == "compose":
         return ComposeQuery(reference, str(d.get("text") or ""), d.get("lam", DEFAULT_LAM),
-                            tuple(d.get("methods") or COMPOSE_METHODS), d.get("k") or DEFAULT_METHOD_K, feedback)
+                            tuple(d.get("methods") or COMPOSE_METHODS), d.get("k", DEFAULT_METHOD_K), feedback)
     vocabulary = d.get("vocabulary")
     return ConditionQuery(reference, str(d.get("condition") or ""),
                           {a: list(v) for a, v in VOCABULARY.items()} if vocabulary is None else vocabulary,
-                          d.get("k") or DEFAULT_METHOD_K, feedback)
+                          d.get("k", DEFAULT_METHOD_K), feedback)

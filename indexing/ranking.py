@@ -14,15 +14,17 @@ def normalise(v: np.ndarray) -> np.ndarray:
 
 
 def rank(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
-    """Indices of the ``k`` best scores, best first (ties in index order), never ``exclude``."""
+    """Indices of the ``k`` best scores, best first, ties in index order whatever ``k`` (so the first 12 of
+    a depth-100 ranking are the top 12), never ``exclude``."""
     scores = scores.astype(np.float64, copy=True)
     if exclude is not None:
         scores[exclude] = -np.inf
     k = min(k, len(scores) - (exclude is not None))
     if k <= 0:
         return np.zeros(0, int)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top], kind="stable")]
+    kth = np.partition(-scores, k - 1)[k - 1]
+    candidates = np.flatnonzero(-scores <= kth)  # every item scoring at least the k-th best
+    return candidates[np.lexsort((candidates, -scores[candidates]))][:k]
 
 
 def top_k(scores: np.ndarray, k: int, exclude: int | None = None) -> list[int]:

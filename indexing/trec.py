@@ -22,6 +22,7 @@ def qrels_text(qrels: Qrels) -> str:
 def run_text(run: Run, tag: str) -> str:
     """``qid Q0 docid rank score tag`` lines in trec_eval's own order, scores written in full (a rounded
     score could tie two documents that SimLab ranked apart, and trec_eval would reorder them by id)."""
+    tag = "_".join(tag.split()) or "run"  # one field: a tag with spaces would make the line unreadable
     lines = []
     for q in sorted(run):
         lines += [f"{q} Q0 {d} {i} {s!r} {tag}\n" for i, (d, s) in enumerate(trec_order(run[q]), start=1)]
@@ -53,20 +54,21 @@ def read_qrels(text: str, name: str = "qrels") -> Qrels:
     return qrels
 
 
-def read_run(text: str, name: str = "run") -> tuple[Run, str]:
-    """A TREC run file (``qid Q0 docno rank score tag``) and its tag; the rank column is ignored, as
-    trec_eval ignores it. A document listed twice for one query is an error, as in trec_eval."""
-    run: Run = {}
-    tag = name
+def read_runs(text: str, name: str = "run") -> dict[str, Run]:
+    """The runs of a TREC run file (``qid Q0 docno rank score tag``), by tag: one file may hold several, as
+    SimLab's export does. The rank column is ignored, as trec_eval ignores it; a document listed twice for
+    one query of one run is an error, as in trec_eval."""
+    runs: dict[str, Run] = {}
     for number, (qid, _, docno, _, score, tag) in _lines(text, name, 6, "qid Q0 docno rank score tag"):
         try:
             value = float(score)
         except ValueError:
             raise TrecFileError(f"{name}:{number}: score {score!r} is not a number.") from None
-        if docno in run.setdefault(qid, {}):
-            raise TrecFileError(f"{name}:{number}: {docno} is listed twice for query {qid}.")
-        run[qid][docno] = value
-    return run, tag
+        run = runs.setdefault(tag, {}).setdefault(qid, {})
+        if docno in run:
+            raise TrecFileError(f"{name}:{number}: {docno} is listed twice for query {qid} in run {tag}.")
+        run[docno] = value
+    return runs
 
 
 def judgments_jsonl(judgments: list[Judgment]) -> str:

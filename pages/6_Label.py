@@ -62,8 +62,10 @@ if query.spec is not None:
 
 st.subheader("Metrics")
 runs, _ = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
-if held_out := adapter_runs(lab):
-    runs["adapter (held-out)"] = held_out
+if st.toggle("Measure an adapter on held-out queries", key="label-adapter-cv", help="Adds a row: each saved "
+             "query ranked by an adapter trained on the other queries' judgments (5 trainings; a few seconds).") \
+        and (held_out := adapter_runs(lab)):
+    runs["adapter_held_out"] = held_out
 metrics_panel(runs, qrels, judgments)
 if query.spec is not None:
     cutoff_panel(lab, cutoff_family(lab, query))

@@ -152,7 +152,9 @@ def test_judgments_pay_off_cutoff_uncertain_first_and_an_adapter(env, monkeypatc
     assert not at.exception
     assert any("Expected calibration error" in c.value for c in at.caption)  # held out over 6 queries
     assert len(at.get("plotly_chart")) == 1  # the reliability diagram
-    assert "adapter (held-out)" in set(at.dataframe[0].value["method"])
+    assert "adapter_held_out" not in set(at.dataframe[0].value["method"])  # only when asked: five trainings
+    at.toggle(key="label-adapter-cv").set_value(True).run()
+    assert "adapter_held_out" in set(at.dataframe[0].value["method"])
     at.toggle(key="label-uncertain").set_value(True).run()
     assert not at.exception
     at.button(key="adapter-train").click().run()

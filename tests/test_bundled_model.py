@@ -69,4 +69,4 @@ def test_labels_pay_off_on_an_unseen_world(shapes_encoder):
     r = evaluate(shapes_encoder, combos=world.combination_world(seed), seed=seed, tasks="relevance_filter,adapter")
     cut = r["relevance_filter"]["calibrated P ≥ 0.5"]
     assert cut["ece"] <= 0.05 and cut["f1"] >= r["relevance_filter"]["top-10"]["f1"] + 0.1
-    assert r["adapter"]["adapter"]["judged_items"] <= 200 and r["adapter"]["adapter"]["gain"] >= 0.15
+    assert r["adapter"]["adapter"]["gain"] >= 0.15

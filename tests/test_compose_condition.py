@@ -101,3 +101,12 @@ def test_change_with_product_fusion_keeps_the_rest():
     x = ConditionInputs(reference=g[0], condition_text=value, gallery=g, value_text=value)
     s = condition_scores(x, ("product",))["product"]
     assert rank(s, 1, exclude=0)[0] == 1  # the blue star on teal
+
+
+def test_ties_keep_index_order_whatever_k():
+    """The first 12 of a depth-100 ranking are the top 12: what Label pools is what Neighbours showed."""
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        s = rng.integers(0, 4, 300).astype(float)  # heavy ties
+        assert rank(s, 12).tolist() == rank(s, 100)[:12].tolist() == rank(s, 300)[:12].tolist()
+        assert rank(s, 12).tolist() == sorted(range(300), key=lambda i: (-s[i], i))[:12]

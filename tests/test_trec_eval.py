@@ -5,7 +5,7 @@ import random
 import pytest
 
 from indexing.metrics import evaluate_run, top, trec_measures, trec_order
-from indexing.trec import TrecFileError, read_qrels, read_run, run_text
+from indexing.trec import TrecFileError, read_qrels, read_runs, run_text
 from tests.conftest import REPO, tiny_env
 from tests.test_cli import run as cli
 
@@ -14,7 +14,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "trec_eval"
 
 def published() -> tuple[dict, dict, dict]:
     qrels = read_qrels((FIXTURES / "qrels.comment.test").read_text(), "qrels.comment.test")
-    run, tag = read_run((FIXTURES / "results.comment.test").read_text(), "results.comment.test")
+    ((tag, run),) = read_runs((FIXTURES / "results.comment.test").read_text(), "results.comment.test").items()
     expected = {}
     for line in (FIXTURES / "out.test").read_text().splitlines():
         name, _, value = line.split()
@@ -39,7 +39,7 @@ def test_the_rank_column_and_line_order_are_ignored():
     random.Random(0).shuffle(lines)
     scrambled = "\n".join(f"{q} Q0 {d} {i} {s} STANDARD" for i, (q, _, d, _, s, _) in
                           enumerate(line.split() for line in lines if not line.startswith("#")))
-    again, _ = read_run(scrambled)
+    again = read_runs(scrambled)["STANDARD"]
     assert trec_measures(again, qrels) == trec_measures(run, qrels)
 
 
@@ -47,9 +47,12 @@ def test_exported_runs_read_back_to_the_same_numbers():
     """Full-precision scores: a rounded export could tie documents SimLab ranked apart."""
     qrels, run, _ = published()
     close = {q: {d: s + i * 1e-9 for i, (d, s) in enumerate(docs.items())} for q, docs in run.items()}
-    back, tag = read_run(run_text(close, "simlab"))
+    ((tag, back),) = read_runs(run_text(close, "simlab")).items()
     assert tag == "simlab" and back == close
     assert trec_measures(back, qrels) == trec_measures(close, qrels)
+    # SimLab's export: every method in one file, tags made one field; it reads back as separate runs
+    both = read_runs(run_text(close, "clip") + run_text(close, "adapter held out"))
+    assert list(both) == ["clip", "adapter_held_out"] and both["clip"] == both["adapter_held_out"] == close
 
 
 def test_ties_are_broken_by_document_id_descending_everywhere():
@@ -82,11 +85,11 @@ def test_graded_ndcg_by_hand():
 @pytest.mark.parametrize("text, message", [
     ("301 Q0 d1 1 0.5\n", "results:1: expected 'qid Q0 docno rank score tag', got 5 fields"),
     ("301 Q0 d1 1 high t\n", "results:1: score 'high' is not a number"),
-    ("301 Q0 d1 1 0.5 t\n301 Q0 d1 2 0.4 t\n", "results:2: d1 is listed twice for query 301"),
+    ("301 Q0 d1 1 0.5 t\n301 Q0 d1 2 0.4 t\n", "results:2: d1 is listed twice for query 301 in run t"),
 ])
 def test_bad_run_lines_are_named(text, message):
     with pytest.raises(TrecFileError, match=message):
-        read_run(text, "results")
+        read_runs(text, "results")
     with pytest.raises(TrecFileError, match="qrels:2: relevance 'x' is not a whole number"):
         read_qrels("# comment\n301 0 d1 x\n", "qrels")
 
