@@ -45,7 +45,7 @@ class Lab:
         One small file read; call it at the start of every page run. Server mode needs nothing: the
         server is the only process that holds the collection.
         """
-        if self.settings.chroma_host:
+        if self.settings.remote:
             return False
         with self._lock:
             now = read_generation(self.settings.data_dir)

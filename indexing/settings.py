@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexing.errors import InputError
@@ -19,6 +19,12 @@ class Settings:
     chroma_host: str | None = None  # CHROMA_HOST
     chroma_port: int = 8000  # CHROMA_PORT
     chroma_headers: tuple[tuple[str, str], ...] = ()  # CHROMA_HEADERS (JSON) / CHROMA_TOKEN; a tuple keeps it hashable
+    chroma_api_key: str | None = field(default=None, repr=False)  # CHROMA_API_KEY: Chroma Cloud (never shown)
+    chroma_tenant: str | None = None  # CHROMA_TENANT (Cloud; default: the key's own)
+    chroma_database: str | None = None  # CHROMA_DATABASE (Cloud; default: the key's own)
+    chroma_cloud_host: str = "api.trychroma.com"  # CHROMA_CLOUD_HOST / _PORT / _SSL: another Cloud endpoint
+    chroma_cloud_port: int = 443
+    chroma_cloud_ssl: bool = True
     batch_size: int = 32  # SIMLAB_BATCH
     allowed_emails: tuple[str, ...] = ()  # SIMLAB_ALLOWED_EMAILS: addresses or @domains; empty = no sign-in
 
@@ -33,7 +39,16 @@ class Settings:
         return dict(self.chroma_headers)
 
     @property
+    def remote(self) -> bool:
+        """Whether the store is a server (one of yours, or Chroma Cloud) rather than embedded in this process."""
+        return bool(self.chroma_host or self.chroma_api_key)
+
+    @property
     def store_location(self) -> str:
+        if self.chroma_api_key:
+            scheme = "https" if self.chroma_cloud_ssl else "http"
+            return (f"Chroma Cloud {scheme}://{self.chroma_cloud_host}:{self.chroma_cloud_port} (tenant "
+                    f"{self.chroma_tenant or 'of the key'}, database {self.chroma_database or 'of the key'})")
         if self.chroma_host:
             return f"chroma server http://{self.chroma_host}:{self.chroma_port}"
         return f"embedded chroma at {self.data_dir / 'chroma'}"
@@ -48,6 +63,8 @@ class Settings:
             ("CHROMA_PORT", str(self.chroma_port)),
             ("SIMLAB_BATCH", str(self.batch_size)),
             ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.headers)) or "(none)"),
+            ("CHROMA_API_KEY", "(set: Chroma Cloud)" if self.chroma_api_key else "(unset)"),
+            ("CHROMA_TENANT / CHROMA_DATABASE", f"{self.chroma_tenant or '-'} / {self.chroma_database or '-'}"),
             ("SIMLAB_ALLOWED_EMAILS", f"{len(self.allowed_emails)} entries" if self.allowed_emails
              else "(unset: no sign-in)"),
         ]
@@ -67,8 +84,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     try:
         port = int(env.get("CHROMA_PORT") or 8000)
         batch = int(env.get("SIMLAB_BATCH") or 32)
+        cloud_port = int(env.get("CHROMA_CLOUD_PORT") or 443)
     except ValueError as exc:
-        raise InputError(f"CHROMA_PORT and SIMLAB_BATCH must be whole numbers: {exc}") from exc
+        raise InputError(f"CHROMA_PORT, CHROMA_CLOUD_PORT and SIMLAB_BATCH must be whole numbers: {exc}") from exc
+    if env.get("CHROMA_HOST") and env.get("CHROMA_API_KEY"):
+        raise InputError("Set CHROMA_HOST (a Chroma server of yours) or CHROMA_API_KEY (Chroma Cloud), not both.")
     return Settings(
         data_dir=Path(env.get("SIMLAB_DATA") or "simlab-data"),
         model=env.get("SIMLAB_MODEL") or "auto",
@@ -76,6 +96,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         chroma_host=env.get("CHROMA_HOST") or None,
         chroma_port=port,
         chroma_headers=tuple(sorted(headers.items())),
+        chroma_api_key=env.get("CHROMA_API_KEY") or None,
+        chroma_tenant=env.get("CHROMA_TENANT") or None,
+        chroma_database=env.get("CHROMA_DATABASE") or None,
+        chroma_cloud_host=env.get("CHROMA_CLOUD_HOST") or "api.trychroma.com",
+        chroma_cloud_port=cloud_port,
+        chroma_cloud_ssl=(env.get("CHROMA_CLOUD_SSL") or "1").lower() not in ("0", "false", "no"),
         batch_size=max(1, batch),
         allowed_emails=tuple(sorted({a.strip().lower() for a in (env.get("SIMLAB_ALLOWED_EMAILS") or "").split(",")
                                      if a.strip()})),

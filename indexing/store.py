@@ -94,8 +94,15 @@ class Hit(Record):
 
 
 def open_client(settings: Settings):
-    """An embedded ``PersistentClient`` under the data dir, or an ``HttpClient`` when CHROMA_HOST is set."""
+    """An embedded ``PersistentClient`` under the data dir, an ``HttpClient`` when CHROMA_HOST is set, or a
+    ``CloudClient`` when CHROMA_API_KEY is."""
     try:
+        if settings.chroma_api_key:
+            client = chromadb.CloudClient(tenant=settings.chroma_tenant, database=settings.chroma_database,
+                                          api_key=settings.chroma_api_key, cloud_host=settings.chroma_cloud_host,
+                                          cloud_port=settings.chroma_cloud_port, enable_ssl=settings.chroma_cloud_ssl)
+            client.heartbeat()
+            return client
         if settings.chroma_host:
             client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
                                          headers=settings.headers or None)
@@ -111,6 +118,7 @@ def open_client(settings: Settings):
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise StoreUnavailable(f"Cannot open the store ({settings.store_location}): {first}. "
                                "Check that the Chroma server is running and CHROMA_HOST/CHROMA_PORT/CHROMA_HEADERS, "
+                               "CHROMA_API_KEY/CHROMA_TENANT/CHROMA_DATABASE for Chroma Cloud, "
                                "or that SIMLAB_DATA is writable.") from exc
 
 

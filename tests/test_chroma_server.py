@@ -111,3 +111,37 @@ def test_the_app_says_the_server_is_down_and_recovers_when_it_returns(env, monke
         assert not at.exception and not at.error and "nearest" in at.subheader[0].value
     finally:
         stop(proc)
+
+
+def cloud_env(monkeypatch, port: int, **extra: str) -> None:
+    """Chroma Cloud settings pointed at a local `chroma run` (its HTTP API is the Cloud's; no network here)."""
+    for key, value in {"CHROMA_API_KEY": "test-key", "CHROMA_CLOUD_HOST": "127.0.0.1", "CHROMA_CLOUD_PORT": str(port),
+                       "CHROMA_CLOUD_SSL": "0", **extra}.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_chroma_cloud_settings_build_a_cloud_client(server, env, tiny_encoder, monkeypatch):
+    port, _ = server
+    cloud_env(monkeypatch, port, CHROMA_TENANT="default_tenant", CHROMA_DATABASE="default_database")
+    settings = load_settings()
+    assert "test-key" not in repr(settings) and "test-key" not in str(settings.as_rows())  # the key is never shown
+    lab = open_lab(settings, encoder=tiny_encoder)
+    client_settings = lab.store.client.get_settings()  # what chromadb.CloudClient configures: the key as a token
+    assert client_settings.chroma_client_auth_provider.endswith("TokenAuthClientProvider")
+    assert client_settings.chroma_client_auth_credentials == "test-key"
+    assert lab.stats()["store"].startswith("Chroma Cloud http://127.0.0.1:")
+    summary = lab.ingest(demo_plan(10, seed=4))
+    assert summary.failed == 0 and lab.store.count() == summary.added
+    assert not lab.sync()  # remote: nothing to reopen
+    hits = lab.run(NeighboursQuery(Source(text="a red circle"), k=3, kind="image")).hits()
+    assert len(hits) == 3
+
+
+def test_chroma_cloud_errors_are_one_line(env, monkeypatch):
+    cloud_env(monkeypatch, free_port())  # nothing listens there
+    with pytest.raises(StoreUnavailable, match=r"Cannot open the store \(Chroma Cloud http://127\.0\.0\.1:\d+ .*"
+                                               r"CHROMA_API_KEY/CHROMA_TENANT/CHROMA_DATABASE"):
+        open_client(load_settings())
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    with pytest.raises(ValueError, match="CHROMA_HOST .* or CHROMA_API_KEY .*not both"):
+        load_settings()
