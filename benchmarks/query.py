@@ -11,6 +11,13 @@ this item" queries (no encoding: that is the model's time, not the search's), an
 with a kind filter.
 chroma_p50_ms / chroma_p95_ms: ``collection.query`` for the top 10 (HNSW, cosine), and
 chroma_recall_at_10: its overlap with exact search, for comparison (no page uses it any more).
+
+    python -m benchmarks.query --n 1000000 --compact [--json]
+
+--compact instead compares representations of the same N vectors for exact-search at scale: float32 (what
+the pages use), float16, and int8 codes whose shortlist of 100 is re-ranked from the full float32 vectors
+kept in a memory-mapped file (``indexing.compact``): bytes per vector, share of float32 memory, recall@10
+against exact float32 search, p50/p95 ms per query.
 """
 from __future__ import annotations
 
@@ -95,13 +102,54 @@ def measure(n: int, dim: int, queries: int) -> dict:
             "chroma_recall_at_10": round(float(np.mean(recalls)), 4), "chroma_upsert_s": round(upsert_s, 1)}
 
 
+def measure_compact(n: int, dim: int, queries: int, shortlist: int = 100) -> dict:
+    """float32 vs float16 vs int8 + re-rank on the same clustered vectors, one run."""
+    import torch
+
+    from indexing.compact import Int8Vectors, search
+
+    gallery = unit(n, dim, 0)
+    probes = unit(queries, dim, 1)
+    exact = [set(rank(gallery @ q, 10).tolist()) for q in probes]
+    out: dict = {"n": n, "dim": dim, "shortlist": shortlist}
+
+    def report(name: str, nbytes: int, fn) -> None:
+        fn(probes[0])
+        times, recall = [], []
+        for q, truth in zip(probes, exact):
+            t0 = time.perf_counter()
+            top = fn(q)
+            times.append((time.perf_counter() - t0) * 1000)
+            recall.append(len(truth & set(np.asarray(top).tolist())) / 10)
+        out[name] = {"bytes_per_vector": round(nbytes / n, 1), "memory_vs_float32": round(nbytes / gallery.nbytes, 3),
+                     "recall_at_10": round(float(np.mean(recall)), 4),
+                     "p50_ms": round(float(np.percentile(times, 50)), 1), "p95_ms": round(float(np.percentile(times, 95)), 1)}
+
+    report("float32", gallery.nbytes, lambda q: rank(gallery @ q, 10))
+    half = torch.from_numpy(gallery).half()
+    report("float16", half.numel() * 2, lambda q: rank((half @ torch.from_numpy(q).half()).float().numpy(), 10))
+
+    codes = Int8Vectors(gallery)
+    with tempfile.TemporaryDirectory() as tmp:  # the full vectors on disk: only shortlists are read back
+        full = np.lib.format.open_memmap(Path(tmp) / "full.npy", mode="w+", dtype=np.float32, shape=gallery.shape)
+        full[:] = gallery
+        full.flush()
+        report("int8_rerank", codes.nbytes, lambda q: search(codes, full, q, 10, shortlist)[0])
+        report("int8_no_rerank", codes.nbytes, lambda q: rank(codes.approximate(q), 10))
+
+    return out
+
+
 def main() -> None:
     p = parser(__doc__)
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--dim", type=int, default=512)
     p.add_argument("--queries", type=int, default=100)
+    p.add_argument("--compact", action="store_true", help="compare float32, float16 and int8 + re-rank instead")
+    p.add_argument("--shortlist", type=int, default=100, help="int8 candidates re-ranked at full precision")
     args = p.parse_args()
-    result = measure(args.n, args.dim, args.queries)
+    result = (measure_compact(args.n, args.dim, args.queries, args.shortlist) if args.compact
+              else measure(args.n, args.dim, args.queries))
     print_figures(result, args.json)
 
 
