@@ -82,25 +82,30 @@ def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
     keep = np.flatnonzero(p >= threshold)
     keep = keep[np.argsort(-p[keep], kind="stable")]
     records = results.snapshot.records
-    st.caption(f"{len(keep)} items with P ≥ {threshold:.2f} (calibrated on {report.calibrator.judgments} judgments "
-               f"over {report.calibrator.queries} queries" + (f"; held-out ECE {report.ece:.3f}" if report.ece is not None
-                                                              else "") + f"){'; the first ' + str(MAX_SHOWN) + ' shown' if len(keep) > MAX_SHOWN else ''}.")
+    basis = f"calibrated on {report.calibrator.judgments} judgments over {report.calibrator.queries} queries"
+    if report.ece is not None:
+        basis += f"; held-out ECE {report.ece:.3f}"
+    shown = f"; the first {MAX_SHOWN} shown" if len(keep) > MAX_SHOWN else ""
+    st.caption(f"{len(keep)} items with P ≥ {threshold:.2f} ({basis}){shown}.")
     return [records[i].with_score(float(p[i])) for i in keep[:MAX_SHOWN]]
 
 
-def cutoff_family(lab: Lab, query) -> str:
+def plain_run(lab: Lab, query) -> Results | None:
+    """A saved query run once in the plain embedding space (what its cut-off is about); None if it cannot run."""
+    try:
+        return lab.run(plain(query.spec), k=1)
+    except SimLabError:
+        return None
+
+
+def cutoff_family(results: Results | None) -> str:
     """Which cut-off a saved query belongs to (its main method, and kind for neighbours)."""
-    try:
-        return family(lab.run(plain(query.spec), k=1))
-    except SimLabError:
-        return "neighbours of any kind"
+    return "neighbours of any kind" if results is None else family(results)
 
 
-def uncertain_order(lab: Lab, query, items: list[str]) -> list[str] | None:
+def uncertain_order(lab: Lab, results: Results | None, items: list[str]) -> list[str] | None:
     """The pool, most uncertain first under the cut-off of the query's method; None (with a note) without one."""
-    try:
-        results = lab.run(plain(query.spec), k=1)
-    except SimLabError:
+    if results is None:
         return None
     report = cutoff(lab, family(results))
     if isinstance(report, str):

@@ -98,6 +98,7 @@ class Results:
     snapshot: Snapshot
     scored: Scored
     top: dict[str, list[int]]
+    _ranks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # filled on first use
 
     @property
     def methods(self) -> list[str]:
@@ -139,10 +140,9 @@ class Results:
 
     def ranks(self, method: str) -> np.ndarray:
         """1-based rank of every item under ``method`` (computed on first use)."""
-        cache = self.__dict__.setdefault("_ranks", {})
-        if method not in cache:
-            cache[method] = ranks_of(self.scored.scores[method], self.exclude)
-        return cache[method]
+        if method not in self._ranks:
+            self._ranks[method] = ranks_of(self.scored.scores[method], self.exclude)
+        return self._ranks[method]
 
 
 Method = Callable[[QuerySpec, Context], Scored]

@@ -3,7 +3,7 @@ import streamlit as st
 
 from components.label_learning import adapter_panel, cutoff_panel
 from components.label_metrics import metrics_panel
-from components.learned import adapter_runs, cutoff_family, uncertain_order
+from components.learned import adapter_runs, cutoff_family, plain_run, uncertain_order
 from components.label_queue import judging_card
 from components.label_transfer import export_buttons, import_qrels_form
 from components.plain import md_escape
@@ -41,7 +41,8 @@ except SimLabError as exc:
     rankings = {}
 items = pool(rankings, int(depth))
 by_id = {r.id: r for r in records}
-order = uncertain_order(lab, query, items) if query.spec is not None and st.toggle(
+probe = plain_run(lab, query) if query.spec is not None else None  # one run serves both panels below
+order = uncertain_order(lab, probe, items) if query.spec is not None and st.toggle(
     "Most uncertain first", key="label-uncertain", help="Judge first the items whose P(relevant) is closest to "
     "0.5: each such judgment teaches the relevance cut-off the most.") else None
 if not annotator.strip():
@@ -68,7 +69,7 @@ if st.toggle("Measure an adapter on held-out queries", key="label-adapter-cv", h
     runs["adapter_held_out"] = held_out
 metrics_panel(runs, qrels, judgments)
 if query.spec is not None:
-    cutoff_panel(lab, cutoff_family(lab, query))
+    cutoff_panel(lab, cutoff_family(probe))
 adapter_panel(lab)
 export_buttons(labels, runs)
 import_qrels_form(labels, {r.id for r in records})
