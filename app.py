@@ -9,6 +9,7 @@ PAGES = [
     st.Page("pages/4_Compose.py", title="Compose", icon=":material/add_photo_alternate:", url_path="Compose"),
     st.Page("pages/5_Condition.py", title="Condition", icon=":material/tune:", url_path="Condition"),
     st.Page("pages/6_Label.py", title="Label", icon=":material/fact_check:", url_path="Label"),
+    st.Page("pages/7_Model_check.py", title="Model check", icon=":material/psychology:", url_path="Model_check"),
 ]
 
 st.navigation(PAGES).run()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from PIL import Image
 
+from components.why import Explainer, why_image
 from indexing.blobs import Blobs
 from indexing.store import Hit, Record
 
@@ -20,18 +21,25 @@ LARGE_PX = 480  # the item being judged: the original, no wider than this and ne
 
 
 def item_card(record: Record | Hit, blobs: Blobs, on_neighbours: Callable[[str], None] | None = None,
-              key_prefix: str = "card", score_name: str = "cosine", large: bool = False) -> None:
-    """Draw one item inside a bordered container; ``large`` shows the original image instead of the thumbnail."""
+              key_prefix: str = "card", score_name: str = "cosine", large: bool = False,
+              why: Explainer | None = None) -> None:
+    """Draw one item inside a bordered container; ``large`` shows the original image instead of the thumbnail;
+    ``why`` adds the "Why?" heatmap control to image cards."""
     with st.container(border=True):
         if record.kind == "image":
             original = blobs.original_path(record.id) if large else None
             thumb = blobs.thumb_path(record.id)
-            if original is not None:
-                st.image(str(original), width=min(LARGE_PX, _pixel_width(original) or LARGE_PX))
-            elif thumb.exists():
-                st.image(str(thumb), width="stretch")
-            else:
-                st.warning("thumbnail missing")
+            picture = st.container()  # filled below the "Why?" toggle's run, drawn above it
+            explained = why is not None and why_image(why, record.id, f"{key_prefix}-why-{record.id}",
+                                                      LARGE_PX if large else 320, picture)
+            if not explained:
+                with picture:
+                    if original is not None:
+                        st.image(str(original), width=min(LARGE_PX, _pixel_width(original) or LARGE_PX))
+                    elif thumb.exists():
+                        st.image(str(thumb), width="stretch")
+                    else:
+                        st.warning("thumbnail missing")
             st.text(record.name)
         else:
             text = record.text or ""

@@ -6,14 +6,15 @@ from collections.abc import Callable, Sequence
 import streamlit as st
 
 from components.cards import item_card
+from components.why import Explainer
 from indexing.blobs import Blobs
 from indexing.store import Record
 
 
 def gallery(records: Sequence[Record], blobs: Blobs, columns: int = 4,
             on_neighbours: Callable[[str], None] | None = None, key_prefix: str = "gallery",
-            score_name: str = "cosine") -> None:
-    """Lay out ``records`` row by row, ``columns`` per row, best first."""
+            score_name: str = "cosine", why: Explainer | None = None) -> None:
+    """Lay out ``records`` row by row, ``columns`` per row, best first; ``why``: image cards get "Why?"."""
     if not records:
         st.info("No items to show.")
         return
@@ -21,4 +22,4 @@ def gallery(records: Sequence[Record], blobs: Blobs, columns: int = 4,
         cols = st.columns(columns)
         for col, record in zip(cols, records[start:start + columns]):
             with col:
-                item_card(record, blobs, on_neighbours, key_prefix, score_name)
+                item_card(record, blobs, on_neighbours, key_prefix, score_name, why=why)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.cards import item_card
+from components.why import Explainer
 from components.label_buttons import label_buttons
 from components.plain import md_escape
 from indexing.labels import LabelError, LabelStore, SavedQuery
@@ -18,7 +19,7 @@ PROBLEM = "label-problem"
 @st.fragment
 def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Ranking], items: list[str],
                  by_id: dict[str, Record], blobs, annotator: str, blind: bool, metrics_saw: int,
-                 order: list[str] | None = None) -> None:
+                 order: list[str] | None = None, why: Explainer | None = None) -> None:
     """``metrics_saw``: how many judgments of this query the metrics below were computed from; ``order``:
     the order to judge in (most uncertain first), instead of the (blind) pool order."""
     judged = labels.judgments(query.qid)
@@ -45,7 +46,7 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
     label_buttons(labels.scale, grade, skip, key="grade")
     if problem := st.session_state.pop(PROBLEM, None):
         st.error(md_escape(problem))
-    item_card(by_id[current], blobs, key_prefix="label", large=True)
+    item_card(by_id[current], blobs, key_prefix="label", large=True, why=why)
     if not blind:
         st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()
                               if current in [d for d, _ in r]))

@@ -8,6 +8,7 @@ from components.plain import md_escape
 from components.resources import LabUnavailable, check_store, get_lab, open_cached_lab
 from components.state import Keys, init_state
 from components.theme import apply_css
+from components.why import method_picker
 from indexing.lab import Lab
 from indexing.models import AUTO, BUNDLED_NAME, PRETRAINED_NAME
 from indexing.settings import load_settings
@@ -81,4 +82,5 @@ def sidebar() -> Lab:
         st.caption(lab.spec.reason)
         st.caption("Store")
         st.text(lab.settings.store_location)
+        method_picker()
     return lab

@@ -1,4 +1,4 @@
-"""``python -m indexing``: ingest, search, stats, demo and evaluate from the terminal."""
+"""``python -m indexing``: ingest, search, stats, demo, evaluate and probe from the terminal."""
 from __future__ import annotations
 
 import argparse
@@ -38,9 +38,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from indexing.demo import demo_plan
+    from indexing.demo import DEMO_PAIR_SHARE, demo_plan
 
-    return _report(_ingest_with_progress(open_lab(), demo_plan(args.n, args.seed)))
+    return _report(_ingest_with_progress(open_lab(), demo_plan(args.n, args.seed, pair_share=DEMO_PAIR_SHARE)))
 
 
 def _search_spec(args: argparse.Namespace) -> QuerySpec:
@@ -100,6 +100,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             result.update(fashioniq.evaluate_fashioniq(lab.encoder, Path(args.fashioniq), limit=args.limit))
     else:
         result = evaluate(lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return EXIT_OK
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from indexing.probes import MIN_CAPTION_WORDS, ORDER_VARIANTS, collection_order, world_probes
+    from indexing.world import TRAIN_SEEDS
+
+    if args.seed in TRAIN_SEEDS:
+        raise QueryError(f"Seed {args.seed} is reserved for training; probe on a seed of {TRAIN_SEEDS.stop} or more.")
+    lab = open_lab()
+    result = world_probes(lab.encoder, args.seed, args.n)
+    if args.field:
+        records, vectors = lab.vectors()
+        result["order_collection"] = collection_order(lab.encoder, records, vectors, args.field)
+        if not result["order_collection"][ORDER_VARIANTS[0]]["n"]:
+            print(f"note: no image item has a caption of {MIN_CAPTION_WORDS} or more words in metadata field "
+                  f"{args.field!r}", file=sys.stderr)
     print(json.dumps(result, indent=None if args.json else 2))
     return EXIT_OK
 
@@ -217,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--world", default="shapes", choices=["shapes"])
     ev.add_argument("--seed", type=int, default=2_000_001, help="a seed outside the training range")
     ev.add_argument("--task", default="all", help="NAME[,NAME] or all: t2i, i2t, t2i_partial, cir, "
-                    "focus_attribute, change_attribute")
+                    "focus_attribute, change_attribute, relevance_filter, adapter, pointing")
     ev.add_argument("--genecis", metavar="DIR", help="GeneCIS from its published DIR/<task>.json files (images: "
                     "IMAGES/val2017/<12-digit id>.jpg, IMAGES/VG_100K[_2]/<id>.jpg)")
     ev.add_argument("--genecis-images", metavar="IMAGES", help="where the COCO and Visual Genome images are "
@@ -233,6 +251,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "then rank only the images those queries name)")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=cmd_evaluate)
+    pr = sub.add_parser("probe", help="model check: attribute binding, relations, word order and zero-shot "
+                        "attributes, each next to its chance rate (ARO)")
+    pr.add_argument("--seed", type=int, default=2_000_001, help="scenes from this seed (outside the training range)")
+    pr.add_argument("--n", type=int, default=200, help="scenes per probe")
+    pr.add_argument("--field", help="also probe word order on this collection's image items, captions from this "
+                    "metadata field")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(run=cmd_probe)
     lb = sub.add_parser("labels", help="relevance judgments: import qrels, export, metrics")
     lsub = lb.add_subparsers(dest="labels_command", required=True)
     imp = lsub.add_parser("import", help="import TREC qrels (qid 0 docid rel)")

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from indexing import world
+from indexing import explain, world
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
 from indexing.ranking import rank
 from indexing.condition import ConditionInputs, condition_scores, text_basis
@@ -309,6 +309,29 @@ def task_adapter(w: TestWorld, n_train: int = 20, pool: int = 10, n_test: int = 
                         "train_seconds": round(float(np.mean(seconds)), 2)}}
 
 
+def task_pointing(w: TestWorld, n_scenes: int = 100) -> dict:
+    """Pointing game on two-object scenes: the query names one object ("a red circle"); a hit is the
+    heatmap's peak inside that object's box. Chance is the box's share of the image."""
+    scenes = world.pair_world(n_scenes, w.seed + 11)
+    rng = random.Random(w.seed + 11)
+    named = [item.scene.things[rng.randrange(2)] for item in scenes]
+    targets = w.encoder.encode_texts([f"a {thing.label}" for thing in named])
+    boxes = [world.thing_box(thing) for thing in named]
+    chance = round(float(np.mean([(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes])), 4)
+    methods = [m for m in explain.METHODS if m != "dense" or explain.dense_method_available(w.encoder)]
+    out = {}
+    for method in methods:
+        hits = [_inside(explain.heatmap(w.encoder, item.image, target, method).peak(), box)
+                for item, target, box in zip(scenes, targets, boxes)]
+        out[method] = {"accuracy": round(float(np.mean(hits)), 4), "chance": chance, "n": len(hits)}
+    return out
+
+
+def _inside(point: tuple[float, float], box: tuple[float, float, float, float]) -> bool:
+    x, y = point
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
 TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "t2i": task_t2i,
     "i2t": task_i2t,
@@ -318,6 +341,7 @@ TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "change_attribute": task_change_attribute,
     "relevance_filter": task_relevance_filter,
     "adapter": task_adapter,
+    "pointing": task_pointing,
 }
 
 

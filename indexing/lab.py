@@ -9,11 +9,14 @@ import numpy as np
 from indexing.adapter import Adapter, load as load_adapter, stamp as adapter_stamp
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
+from indexing.errors import InputError
+from indexing.explain import Heatmap, Why, dense_method_available, heatmap
+from indexing.media import decode_image
 from indexing.generation import WRITING, bump_generation, read_generation
 from indexing.ingest import Ingestor, Summary
 from indexing.models import ModelSpec, resolve
 from indexing.progress import Progress
-from indexing.query_runner import Context, Results, Snapshot, run
+from indexing.query_runner import Context, Results, Snapshot, run, why_target
 from indexing.query_specs import QuerySpec
 from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
@@ -77,6 +80,19 @@ class Lab:
     def run(self, spec: QuerySpec, k: int | None = None, grades: dict[str, int] | None = None) -> Results:
         """Answer a query spec over the current collection (``query_runner.run``); ``grades`` feed its feedback."""
         return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}, self.adapted), k)
+
+    def why(self, spec: QuerySpec) -> Why:
+        """What the results of ``spec`` are explained against (``query_runner.why_target``)."""
+        return why_target(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir))
+
+    def heatmap(self, item_id: str, why: Why, method: str = "dense") -> Heatmap:
+        """Where the stored image ``item_id`` matches ``why``; a one-line error if it has no original."""
+        path = self.blobs.original_path(item_id)
+        if path is None:
+            raise InputError(f"Item {item_id} has no stored image to explain; re-ingest it.")
+        if method == "dense" and not dense_method_available(self.encoder):
+            method = "occlusion"
+        return heatmap(self.encoder, decode_image(path.read_bytes(), 600), why.vector, method)
 
     def adapted(self, name: str) -> tuple[Adapter, np.ndarray]:
         """A saved adapter and the collection's vectors through it, computed once per version and adapter."""

@@ -23,6 +23,7 @@ from indexing.adapter import Adapter
 from indexing.compose import ComposeInputs, compose_scores, split_clauses, weighted_sum
 from indexing.condition import Condition, ConditionInputs, condition_scores, methods_for, parse_condition, text_basis
 from indexing.encoder import Encoder
+from indexing.explain import Why
 from indexing.media import decode_image
 from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError, QuerySpec,
                                   Source)
@@ -203,6 +204,30 @@ def _reference(source: Source, context: Context) -> tuple[np.ndarray, int | None
     if i is not None and context.snapshot.records[i].kind != "image":
         raise QueryError("The reference must be an image; this item is a text. Pick an image item.")
     return vector, i
+
+
+def why_target(spec: QuerySpec, context: Context) -> Why:
+    """What a result of ``spec`` is explained against (``indexing.explain``): the query itself for
+    neighbours, the modification text for compose, and for a condition the value the reference has
+    (focus on an attribute) or the condition's own words (an object, a change)."""
+    encoder = context.encoder
+    if isinstance(spec, NeighboursQuery):
+        source = spec.source
+        vector, _ = resolve(source, context)
+        label = f"“{source.text.strip()}”" if source.text is not None else \
+            "the query item" if source.item is not None else "the query image"
+        return Why(vector, label)
+    if isinstance(spec, ComposeQuery):
+        return Why(encoder.encode_texts([spec.text.strip()])[0], f"the modification “{spec.text.strip()}”")
+    if isinstance(spec, ConditionQuery):
+        cond = parse_condition(spec.condition, spec.vocabulary)
+        if cond.kind == "focus":
+            reference, _ = _reference(spec.reference, context)
+            values = encoder.encode_texts(list(cond.values))
+            best = int(np.argmax(values @ reference))
+            return Why(values[best], f"“{cond.values[best]}”, the reference's {cond.attribute}")
+        return Why(encoder.encode_texts([cond.text])[0], f"the condition “{cond.text}”")
+    raise QueryError(f"No explanation target for a {type(spec).__name__}.")
 
 
 # ---- registered methods ------------------------------------------------------------------------------

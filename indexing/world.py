@@ -252,3 +252,94 @@ def combination_world(seed: int, size: int = 128) -> list[WorldItem]:
         WorldItem(f"shapes-{seed}-combo-{i:05d}.png", scene, render(scene, size))
         for i, scene in enumerate(scene_for(a, rng) for a in all_combinations())
     ]
+
+
+# ---- scenes with two objects ------------------------------------------------------------
+# Two objects of different shapes and colours, one in the left half and one in the right, each
+# with its exact box. They ground the "why is this similar?" heatmaps (pointing game) and the
+# model check's binding and relation probes.
+
+_PAIR_RADII = {"small": 0.1, "large": 0.14}
+
+
+@dataclass(frozen=True)
+class Thing:
+    """One object of a two-object scene: what it is and where (fractions of the image side)."""
+
+    shape: str
+    color: str
+    size: str
+    centre: tuple[float, float]
+    rotation: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.color} {self.shape}"
+
+
+@dataclass(frozen=True)
+class PairScene:
+    """A background and two things, ``left`` strictly left of ``right``."""
+
+    background: str
+    left: Thing
+    right: Thing
+
+    @property
+    def things(self) -> tuple[Thing, Thing]:
+        return self.left, self.right
+
+
+def random_pair(rng: random.Random) -> PairScene:
+    """Two objects with different shapes and different colours, one per half of the image."""
+    shapes = rng.sample(SHAPES, 2)
+    colors = rng.sample(tuple(COLORS), 2)
+    things = [Thing(shape, color, rng.choice(SIZES),
+                    (rng.uniform(*x_range), rng.uniform(0.28, 0.72)), rng.uniform(-12.0, 12.0))
+              for shape, color, x_range in zip(shapes, colors, ((0.22, 0.34), (0.66, 0.78)))]
+    return PairScene(rng.choice(tuple(BACKGROUNDS)), things[0], things[1])
+
+
+def _draw_thing(draw: ImageDraw.ImageDraw, thing: Thing, big: int, fill) -> None:
+    centre = (thing.centre[0] * big, thing.centre[1] * big)
+    _draw_shape(draw, thing.shape, centre, _PAIR_RADII[thing.size] * big, thing.rotation, fill)
+
+
+def render_pair(scene: PairScene, size: int = 128) -> Image.Image:
+    """Draw a two-object scene as an RGB image of ``size`` x ``size`` pixels (antialiased)."""
+    big = size * _SUPERSAMPLE
+    image = Image.new("RGB", (big, big), BACKGROUNDS[scene.background])
+    draw = ImageDraw.Draw(image)
+    for thing in scene.things:
+        _draw_thing(draw, thing, big, COLORS[thing.color])
+    return image.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def thing_box(thing: Thing, size: int = 128) -> tuple[float, float, float, float]:
+    """The object's exact bounding box (x0, y0, x1, y1) as fractions of the image side."""
+    big = size * _SUPERSAMPLE
+    mask = Image.new("L", (big, big), 0)
+    _draw_thing(ImageDraw.Draw(mask), thing, big, 255)
+    x0, y0, x1, y1 = mask.getbbox()
+    return x0 / big, y0 / big, x1 / big, y1 / big
+
+
+def pair_caption(scene: PairScene) -> str:
+    """'a red circle to the left of a blue square'."""
+    return f"a {scene.left.label} to the left of a {scene.right.label}"
+
+
+@dataclass(frozen=True)
+class PairItem:
+    """A rendered two-object scene."""
+
+    name: str
+    scene: PairScene
+    image: Image.Image
+
+
+def pair_world(n: int, seed: int, size: int = 128) -> list[PairItem]:
+    """``n`` two-object scenes rendered deterministically from ``seed``."""
+    rng = random.Random(seed)
+    return [PairItem(f"pair-{seed}-{i:05d}.png", scene, render_pair(scene, size))
+            for i, scene in enumerate(random_pair(rng) for _ in range(n))]

@@ -4,7 +4,7 @@ import streamlit as st
 from components.ingest_jobs import job_list, start_ingest
 from components.sidebar import sidebar
 from components.state import Keys
-from indexing.demo import demo_plan
+from indexing.demo import DEMO_PAIR_SHARE, demo_plan
 from indexing.media import IMAGE_SUFFIXES
 from indexing.sources import plan_uploads
 from indexing.texts import TEXT_SUFFIXES
@@ -31,7 +31,7 @@ st.caption("Rendered shapes with known attributes (shape, color, size, backgroun
            "plus captions for about a quarter of them. The same seed always gives the same world.")
 n = st.number_input("Images", min_value=1, max_value=20_000, step=100, key=Keys.DEMO_N)
 if st.button("Load demo world", key=Keys.DEMO_BUTTON):
-    start_ingest(lab, f"demo world, {int(n):,} images", demo_plan(int(n)))
+    start_ingest(lab, f"demo world, {int(n):,} images", demo_plan(int(n), pair_share=DEMO_PAIR_SHARE))
     st.rerun()
 
 job_list()

@@ -8,6 +8,7 @@ from components.query_builder import query_builder, use_item_as_query
 from components.resources import cache_key, metadata_values
 from components.save_query import save_query_button
 from components.sidebar import sidebar
+from components.why import Explainer
 from indexing.errors import SimLabError
 
 st.set_page_config(page_title="SimLab · Neighbours", layout="wide")
@@ -35,11 +36,12 @@ if spec.source.item:
 if spec.source.image:
     st.image(spec.source.image, width=320, caption="Query image")
 save_query_button(lab, spec, key="save-neighbours")
+why = Explainer(lab, spec)
 relevant = likely_relevant(lab, results, key="neighbours-cut")
 if relevant is not None:
     gallery(relevant, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit",
-            score_name="P(relevant)")
+            score_name="P(relevant)", why=why)
     st.stop()
 hits = results.hits()
 st.subheader(f"{len(hits)} nearest" + (f" (adapter {spec.adapter})" if spec.adapter else ""))
-gallery(hits, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit")
+gallery(hits, lab.blobs, columns=4, on_neighbours=use_item_as_query, key_prefix="hit", why=why)

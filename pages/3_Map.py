@@ -15,6 +15,7 @@ from components.save_query import save_query_button
 from components.sidebar import sidebar
 from components.state import MapKeys as K
 from components.url_state import load_from_url, save_to_url
+from components.why import Explainer
 from indexing.errors import SimLabError
 from indexing.query_specs import NeighboursQuery, Source
 
@@ -25,7 +26,7 @@ st.title("Map")
 for note in url_notes:
     st.caption(md_escape(note))
 
-records, _ = lab.vectors()
+records, vectors = lab.vectors()
 if not records:
     st.info("The index is empty for this model. Add items on the Ingest page (or load the demo world).")
     st.stop()
@@ -74,18 +75,20 @@ with right:
     if results:
         st.subheader(f"Top {len(overlay.neighbours)} for the query")
         save_query_button(lab, results.spec, key="save-map")
-        gallery(results.hits(), lab.blobs, columns=2, key_prefix="map-q")
+        gallery(results.hits(), lab.blobs, columns=2, key_prefix="map-q", why=Explainer(lab, results.spec))
     elif len(picked) > 1:
         st.subheader(f"{len(picked)} selected")
         st.download_button("Download selection (CSV)", selection_csv([records[i] for i in picked]),
                            file_name="simlab-selection.csv", mime="text/csv")
-        gallery([records[i] for i in picked[:48]], lab.blobs, columns=2, key_prefix="map-sel")
+        gallery([records[i] for i in picked[:48]], lab.blobs, columns=2, key_prefix="map-sel",
+                why=Explainer.shared(lab, vectors[picked], "what the selected items share"))
     elif st.session_state[K.SELECTED] in ids:
         i = ids.index(st.session_state[K.SELECTED])
         st.subheader("Selected item")
         item_card(records[i], lab.blobs, key_prefix="map-item")
         st.caption("Nearest neighbours")
-        gallery(lab.run(NeighboursQuery(Source(item=ids[i]), k=6)).hits(), lab.blobs, columns=2, key_prefix="map-nb")
+        neighbours = NeighboursQuery(Source(item=ids[i]), k=6)
+        gallery(lab.run(neighbours).hits(), lab.blobs, columns=2, key_prefix="map-nb", why=Explainer(lab, neighbours))
     else:
         st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
                    "or put a query on the map.")
@@ -94,4 +97,5 @@ if clusters is not None:
     st.subheader("Clusters")
     for c, (size, reps) in enumerate(zip(clusters.sizes, clusters.representatives)):
         with st.expander(f"cluster {c} · {size} items"):
-            gallery([records[i] for i in reps], lab.blobs, columns=4, key_prefix=f"cl{c}")
+            gallery([records[i] for i in reps], lab.blobs, columns=4, key_prefix=f"cl{c}",
+                    why=Explainer.shared(lab, vectors[clusters.labels == c], f"what cluster {c} shares"))

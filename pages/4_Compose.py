@@ -9,6 +9,7 @@ from components.plain import md_escape
 from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
+from components.why import Explainer
 from indexing.compose import COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES
 from indexing.errors import SimLabError
 from indexing.query_specs import DEFAULT_LAM, DEFAULT_METHOD_K, ComposeQuery
@@ -40,13 +41,15 @@ except SimLabError as exc:
     st.stop()
 
 save_query_button(lab, spec, key="save-compose")
+why = Explainer(lab, spec)
 for note in results.notes:
     st.caption(md_escape(note))
 relevant = likely_relevant(lab, results, key="compose-cut")
 if relevant is not None:
     st.subheader(f"Likely relevant under {METHOD_LABELS[results.main]}")
-    gallery(relevant, lab.blobs, columns=6, key_prefix="compose-cut", score_name="P(relevant)")
-method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="compose", score_names=SCORE_NAMES)
+    gallery(relevant, lab.blobs, columns=6, key_prefix="compose-cut", score_name="P(relevant)", why=why)
+method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="compose", score_names=SCORE_NAMES,
+               why=why)
 
 if st.toggle("Show the composed query on the map", key="compose-map"):
     map_with_query(lab, results, f"{modification} ({METHOD_LABELS[results.main]})", key="compose-map-chart")

@@ -11,6 +11,7 @@ from components.plain import md_escape
 from components.reference_picker import reference_layout
 from components.save_query import save_query_button
 from components.sidebar import sidebar
+from components.why import Explainer
 from components.vocabulary_editor import vocabulary_editor
 from indexing.condition import METHOD_LABELS, SCORE_NAMES
 from indexing.errors import SimLabError
@@ -44,11 +45,13 @@ what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribut
         "object": f"focus on '{cond.text}' (free text: no value basis)"}[cond.kind]
 st.caption(md_escape(f"Condition: {what}"))
 save_query_button(lab, spec, key="save-condition")
+why = Explainer(lab, spec)
 relevant = likely_relevant(lab, results, key="condition-cut")
 if relevant is not None:
     st.subheader(f"Likely relevant under {METHOD_LABELS[results.main]}")
-    gallery(relevant, lab.blobs, columns=6, key_prefix="condition-cut", score_name="P(relevant)")
-method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="condition", score_names=SCORE_NAMES)
+    gallery(relevant, lab.blobs, columns=6, key_prefix="condition-cut", score_name="P(relevant)", why=why)
+method_columns(results, lab.blobs, METHOD_LABELS, per_column=k, key="condition", score_names=SCORE_NAMES,
+               why=why)
 
 st.subheader(f"How {METHOD_LABELS[results.main]} moved the plain ranking")
 st.dataframe(pd.DataFrame(rank_moves(results, results.main)), hide_index=True, width="stretch")

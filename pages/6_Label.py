@@ -9,6 +9,7 @@ from components.label_transfer import export_buttons, import_qrels_form
 from components.plain import md_escape
 from components.resources import saved_rankings
 from components.sidebar import sidebar
+from components.why import Explainer
 from indexing.errors import SimLabError
 from indexing.labels import LabelStore, qrels_of
 from indexing.judging import all_runs, pool
@@ -49,7 +50,8 @@ if not annotator.strip():
     st.caption("Type your name to start judging; it is recorded with every judgment.")
 elif items:
     judging_card(labels, query, rankings, items, by_id, lab.blobs, annotator.strip(), blind,
-                 sum(j.qid == query.qid for j in judgments), order)
+                 sum(j.qid == query.qid for j in judgments), order,
+                 Explainer(lab, query.runnable) if query.spec is not None else None)
 
 if query.spec is not None:
     with st.expander("Refine with my judgments (Rocchio)"):

@@ -33,6 +33,14 @@ def tiny_encoder() -> Encoder:
     return Encoder(resolve(str(TINY_CONFIG), "none"), batch_size=8)
 
 
+@pytest.fixture(scope="session")
+def shapes_encoder() -> Encoder:
+    """The bundled trained model (simlab-shapes), loaded offline."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        return Encoder(resolve("simlab-shapes"), batch_size=64)
+
+
 @pytest.fixture
 def env(tmp_path, monkeypatch) -> dict[str, str]:
     """Point SimLab at a fresh data dir and the tiny model, for this test only."""
