@@ -18,6 +18,6 @@ def probe_figure(rows: list[dict]) -> go.Figure:
                     marker=dict(symbol="line-ns-open", size=22, color=CHANCE, line=dict(width=3, color=CHANCE)),
                     hovertemplate="chance %{x:.3f}<extra></extra>")
     fig.update_layout(xaxis=dict(range=[0, 1.15], title="accuracy", tickvals=[0, 0.25, 0.5, 0.75, 1]),
-                      height=70 + 34 * len(rows), margin=dict(l=10, r=10, t=10, b=40),
-                      legend=dict(orientation="h", y=-0.12 - 3 / (len(rows) + 3)), bargap=0.35)
+                      height=90 + 34 * len(rows), margin=dict(l=10, r=10, t=30, b=40),
+                      legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"), bargap=0.35)
     return fig

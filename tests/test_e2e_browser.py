@@ -169,6 +169,13 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     reference = page.locator("[data-testid=stMain] [data-testid=stImage] img").first
     size = reference.evaluate("im => [im.naturalWidth, im.getBoundingClientRect().width]")
     assert size[0] > 0 and size[1] >= 200, size  # a picture large enough to see, not a name in a list
+    pictures = page.locator("[data-testid=stMain] [data-testid=stImage] img").count()
+    page.get_by_text("Why?", exact=True).first.click()  # the first result's heatmap, in place of its picture
+    page.get_by_text("Yellow: matches the modification “make it blue” most").wait_for()
+    heat = page.locator("[data-testid=stMain] [data-testid=stImage] img")
+    assert heat.count() == pictures
+    page.wait_for_function("[...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]"
+                           ".every(im => im.complete && im.naturalWidth > 0)")
     snap(page, "06-compose")
 
     goto(page, app_url, "Condition")
@@ -210,9 +217,17 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     # Another process writes while the app is open: every page goes on, with the new items.
     subprocess.run([sys.executable, "-m", "indexing", "demo", "--n", "12", "--seed", "77"], env=app_env, cwd=REPO,
                    check=True, capture_output=True)
-    for path in ("", "Neighbours", "Map", "Compose", "Condition", "Label"):
+    goto(page, app_url, "Model_check")
+    page.get_by_text("binding: colours on the right shapes").first.wait_for(timeout=120_000)
+    page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullData?.length === 2")
+    marks = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.map(t => [t.name, "
+                          "t.marker.color])")
+    assert marks == [["model", "#2c7fb8"], ["chance", "#d95f02"]], marks
+    snap(page, "09-model-check")
+
+    for path in ("", "Neighbours", "Map", "Compose", "Condition", "Label", "Model_check"):
         goto(page, app_url, path)
         page.wait_for_function("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState "
                                "=== 'notRunning'", timeout=120_000)
         no_exception_box(page)
-    snap(page, "09-label-after-cli-ingest")
+    snap(page, "10-label-after-cli-ingest")
