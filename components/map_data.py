@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.resources import cache_key
+from indexing.cluster_names import ClusterName, Vocabulary, default_terms, load_terms, name_clusters
 from indexing.clusters import Clusters, cluster
 from indexing.lab import Lab
 from indexing.map_jobs import JobState, MapJobs
@@ -48,3 +49,26 @@ def start_fit(lab: Lab, params: MapParams | None = None) -> None:
 @st.cache_resource(show_spinner="Clustering…", max_entries=4)
 def collection_clusters(_lab: Lab, collection: str, version: str) -> Clusters:
     return cluster(_lab.vectors()[1])
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _default_terms(_lab: Lab, collection: str, version: str) -> list[str]:
+    return default_terms(_lab.vectors()[0])
+
+
+def region_terms(lab: Lab) -> tuple[list[str], bool]:
+    """The vocabulary that names this collection's regions, and whether it is the saved one (else the default)."""
+    saved = load_terms(lab.settings.data_dir, lab.store.name)
+    return (saved, True) if saved is not None else (_default_terms(lab, cache_key(lab), lab.version()), False)
+
+
+@st.cache_data(show_spinner="Naming the regions…", max_entries=8)
+def _names(_lab: Lab, _clusters: Clusters, collection: str, version: str, terms: tuple[str, ...]) -> list[ClusterName]:
+    records, vectors = _lab.vectors()
+    return name_clusters(_clusters, records, vectors, _lab.encoder, Vocabulary.of(terms, records))
+
+
+def region_names(lab: Lab, clusters: Clusters) -> list[ClusterName]:
+    """Each cluster's name (``indexing.cluster_names``), recomputed only when the collection or vocabulary changes."""
+    terms, _ = region_terms(lab)
+    return _names(lab, clusters, cache_key(lab), lab.version(), tuple(terms))

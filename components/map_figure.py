@@ -20,6 +20,21 @@ OTHER = "(other values)"
 
 
 @dataclass
+class Regions:
+    """Named regions to write on the map: where (each cluster's median position), what, and how many items."""
+
+    centres: np.ndarray
+    names: list[str]
+    sizes: list[int]
+
+    @classmethod
+    def of(cls, coords: np.ndarray, labels: np.ndarray, names: Sequence[str]) -> Regions:
+        centres = np.array([np.median(coords[labels == c], axis=0) if (labels == c).any() else coords.mean(axis=0)
+                            for c in range(len(names))], np.float32)
+        return cls(centres, list(names), [int((labels == c).sum()) for c in range(len(names))])
+
+
+@dataclass
 class Overlay:
     """A query placed on the map with its top-k neighbours (indices into the map's points)."""
 
@@ -35,12 +50,13 @@ def hover_label(record: Record) -> str:
     return html.escape(text)
 
 
-def colour_values(records: Sequence[Record], field: str, cluster_labels: np.ndarray | None = None) -> list[str]:
-    """Each record's category for ``field``: 'kind', 'cluster' or a metadata key."""
+def colour_values(records: Sequence[Record], field: str, cluster_labels: np.ndarray | None = None,
+                  names: Sequence[str] | None = None) -> list[str]:
+    """Each record's category for ``field``: 'kind', 'cluster' (with its name, when named) or a metadata key."""
     if field == "kind":
         return [r.kind for r in records]
     if field == "cluster" and cluster_labels is not None:
-        return [f"cluster {int(c)}" for c in cluster_labels]
+        return [f"{int(c)}: {names[int(c)]}" if names else f"cluster {int(c)}" for c in cluster_labels]
     return [str(r.metadata.get(field, "(none)")) for r in records]
 
 
@@ -63,7 +79,8 @@ def _scatter(coords: np.ndarray, **kwargs):
 
 def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str],
                overlay: Overlay | None = None, selected: int | None = None, height: int = 620,
-               scheme: Colouring | None = None, selection_shape: dict | None = None) -> go.Figure:
+               scheme: Colouring | None = None, selection_shape: dict | None = None,
+               regions: Regions | None = None) -> go.Figure:
     """Build the figure; ``customdata`` of every point is its index in ``records``.
 
     Every trace carries its colour explicitly (``scheme``, default: ``palette.colouring``), so an exported
@@ -101,6 +118,12 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                hovertext=[html.escape(overlay.label[:80])], hoverinfo="text",
                                marker={"size": 18, "symbol": "diamond" if coords.shape[1] == 3 else "star",
                                        "color": "black"}))
+    if regions is not None and len(regions.names):
+        fig.add_trace(_scatter(regions.centres, mode="text", name="region names", showlegend=False,
+                               text=[html.escape(n) for n in regions.names], hoverinfo="text",
+                               hovertext=[f"{html.escape(n)} · {size:,} items" for n, size in zip(regions.names,
+                                                                                                 regions.sizes)],
+                               textfont={"size": 14, "color": "#111111", "weight": "bold"}))
     if selected is not None and 0 <= selected < len(records):
         fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",
                                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))

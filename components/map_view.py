@@ -27,7 +27,7 @@ def colour_fields(records: Sequence[Record]) -> list[str]:
 
 def map_controls(records: Sequence[Record]) -> MapParams:
     """Query and colour above the map; projection parameters in an expander. Returns the parameters."""
-    c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
+    c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 1, 1])
     c1.text_input("Put a text on the map", key=K.QUERY, placeholder="a red circle")
     c2.text_input("…or an item id", key=K.ITEM)
     fields = colour_fields(records)
@@ -35,6 +35,8 @@ def map_controls(records: Sequence[Record]) -> MapParams:
         st.session_state[K.COLOUR] = "kind"
     c3.selectbox("Colour by", fields, key=K.COLOUR)
     c4.number_input("k", 1, 100, key=K.K)
+    c5.toggle("Names", key=K.NAMES, help="Write each region's name on the map: words CLIP matches to its images "
+              "(from the vocabulary below), or the distinctive words of its texts.")
     with st.expander("Projection"):
         p1, p2, p3, p4, p5 = st.columns(5)
         p1.slider("n_neighbors", 2, 100, key=K.NEIGHBORS)
@@ -65,14 +67,17 @@ def selected_indices(event) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def selection_csv(records: Sequence[Record]) -> str:
-    """Selected items as CSV; cells that a spreadsheet would run as formulas are made inert."""
+def selection_csv(records: Sequence[Record], regions: Sequence[str] | None = None) -> str:
+    """Selected items as CSV (with each item's region name when given); cells that a spreadsheet would run as
+    formulas are made inert."""
     fields = sorted({k for r in records for k in r.metadata})
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "kind", "name", "text"] + fields)
-    for r in records:
-        writer.writerow([safe_cell(v) for v in [r.id, r.kind, r.name, r.text or ""] + [r.metadata.get(f) for f in fields]])
+    writer.writerow(["id", "kind", "name", "text"] + (["region"] if regions is not None else []) + fields)
+    for n, r in enumerate(records):
+        region = [regions[n]] if regions is not None else []
+        writer.writerow([safe_cell(v) for v in [r.id, r.kind, r.name, r.text or ""] + region
+                         + [r.metadata.get(f) for f in fields]])
     return out.getvalue()
 
 

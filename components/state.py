@@ -63,10 +63,12 @@ class MapKeys:
     REFIT = "map_refit_token"
     CHART = "map_chart"
     HAD_SELECTION = "map_had_selection"
+    NAMES = "map_names"  # draw the regions' names
 
     # The ranges are the widgets' own: a value outside them would make the widget raise.
     URL = {QUERY: UrlField(str), ITEM: UrlField(str), COLOUR: UrlField(str), SELECTED: UrlField(str),
            REGION: UrlField(str), NEIGHBORS: UrlField(int, 2, 100), MIN_DIST: UrlField(float, 0.0, 1.0),
            DIMS: UrlField(int, choices=(2, 3)), SAMPLE: UrlField(int, 100, 200_000), K: UrlField(int, 1, 100)}
     DEFAULTS = {QUERY: "", ITEM: "", COLOUR: "kind", SELECTED: "", REGION: "", NEIGHBORS: 15, MIN_DIST: 0.1,
-                DIMS: 2, SAMPLE: 10_000, K: 10, REFIT: 0, HAD_SELECTION: False}
+                DIMS: 2, SAMPLE: 10_000, K: 10, REFIT: 0, HAD_SELECTION: False,
+                NAMES: True}

@@ -6,12 +6,12 @@ against is ``Lab.why(spec)``.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from functools import cached_property
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from components.plain import md_escape
 from components.resources import cache_key
@@ -33,8 +33,11 @@ class Explainer:
 
     @cached_property
     def why(self) -> Why:
-        """Worked out on first use (one text encoding at most), so cards nobody asks about cost nothing."""
-        return self._why if self._why is not None else self.lab.why(self.spec)
+        """Worked out on first use and cached per query, so cards nobody asks about cost nothing and a rerun
+        never encodes the query again."""
+        if self._why is not None:
+            return self._why
+        return _target(self.lab, cache_key(self.lab), self.lab.version(), _spec_key(self.spec), self.spec)
 
     @classmethod
     def shared(cls, lab: Lab, vectors: np.ndarray, label: str) -> Explainer:
@@ -42,10 +45,23 @@ class Explainer:
         return cls(lab, why=Why(normalise(np.asarray(vectors, np.float32).mean(axis=0)), label))
 
 
+def _spec_key(spec: QuerySpec) -> str:
+    """Identifies a spec for the target cache; an uploaded image by its bytes' digest."""
+    source = getattr(spec, "source", None) or getattr(spec, "reference", None)
+    data = getattr(source, "image", None)
+    return f"{type(spec).__name__}|{spec!r}|{hashlib.sha1(data).hexdigest() if data else ''}"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _target(_lab: Lab, collection: str, version: str, spec_key: str, _spec: QuerySpec) -> Why:
+    return _lab.why(_spec)
+
+
 def method_picker() -> None:
     """The heatmap method for every card (sidebar)."""
     st.selectbox("“Why?” heatmaps", METHODS, key=METHOD_KEY, format_func=METHOD_LABELS.get,
-                 help="Dense: the image tower's last layer read at every position (fast; ResNet and ViT towers). "
+                 help="Dense: the image tower's last layer read at every position (ResNet and ViT towers; a ResNet is read "
+                      "at four sizes, so larger ones take seconds). "
                       "Occlusion: how much the match drops when each region is greyed out (slower; any model).")
 
 
@@ -56,17 +72,13 @@ def _method(lab: Lab) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _overlay_png(_lab: Lab, collection: str, item_id: str, target: str, method: str, width: int,
-                 _why: Why) -> bytes:
+                 _why: Why) -> tuple[bytes, int]:
+    """The heatmap over the image as the card shows it (upright, RGB, at most ``width`` wide) and its width."""
     heat = _lab.heatmap(item_id, _why, method)
-    path = _lab.blobs.original_path(item_id)
-    with Image.open(path) as original:
-        image = original.convert("RGB")
-    image.thumbnail((width, width), Image.Resampling.LANCZOS)
-    if image.width < width // 2:  # tiny originals: enlarge so the heatmap is visible
-        image = image.resize((width // 2, round(image.height * (width // 2) / image.width)), Image.Resampling.LANCZOS)
+    image = _lab.picture(item_id, width)
     out = io.BytesIO()
     overlay(image, heat).save(out, format="PNG")
-    return out.getvalue()
+    return out.getvalue(), image.width
 
 
 def why_image(explainer: Explainer, item_id: str, key: str, width: int, picture) -> bool:
@@ -78,11 +90,16 @@ def why_image(explainer: Explainer, item_id: str, key: str, width: int, picture)
     try:
         why = explainer.why
         with st.spinner("Explaining…"):
-            png = _overlay_png(explainer.lab, cache_key(explainer.lab), item_id, why.key, method, width, why)
+            png, drawn = _overlay_png(explainer.lab, cache_key(explainer.lab), item_id, why.key, method, width, why)
     except SimLabError as exc:
         st.warning(md_escape(exc))
         return False
+    except (RuntimeError, ValueError) as exc:  # torch: out of memory, a tower shape this method cannot read
+        st.warning(md_escape(f"No heatmap for this image with {METHOD_LABELS[method]}: {str(exc).splitlines()[0][:160]}."
+                             " Try the other method in the sidebar."))
+        return False
     with picture:
-        st.image(png, width="stretch" if width < 400 else width)
-        st.caption(md_escape(f"Yellow: matches {why.label} most (ringed); blue: least. {METHOD_LABELS[method]}."))
+        st.image(png, width="stretch" if width < 400 else min(width, drawn))  # a large card never enlarges
+        st.caption(md_escape(f"Yellow: matches {why.label} most (ringed); the bar runs from least to most. "
+                             f"{METHOD_LABELS[method]}."))
     return True

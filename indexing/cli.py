@@ -108,8 +108,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from indexing.probes import MIN_CAPTION_WORDS, ORDER_VARIANTS, collection_order, world_probes
     from indexing.world import TRAIN_SEEDS
 
-    if args.seed in TRAIN_SEEDS:
-        raise QueryError(f"Seed {args.seed} is reserved for training; probe on a seed of {TRAIN_SEEDS.stop} or more.")
+    if args.seed < TRAIN_SEEDS.stop:
+        raise QueryError(f"Seeds below {TRAIN_SEEDS.stop} are reserved for training (or reach into them); probe on "
+                         f"a seed of {TRAIN_SEEDS.stop} or more.")
+    if args.n < 1:
+        raise QueryError(f"--n must be at least 1 (scenes per probe), not {args.n}.")
     lab = open_lab()
     result = world_probes(lab.encoder, args.seed, args.n)
     if args.field:

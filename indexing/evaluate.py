@@ -14,9 +14,11 @@ import numpy as np
 
 from indexing import explain, world
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
-from indexing.ranking import rank
+from indexing.ranking import normalise, rank
 from indexing.condition import ConditionInputs, condition_scores, text_basis
 from indexing.encoder import Encoder
+from indexing.cluster_names import Vocabulary, zero_shot_terms
+from indexing.clusters import cluster
 from indexing.errors import InputError
 
 
@@ -311,25 +313,56 @@ def task_adapter(w: TestWorld, n_train: int = 20, pool: int = 10, n_test: int = 
 
 def task_pointing(w: TestWorld, n_scenes: int = 100) -> dict:
     """Pointing game on two-object scenes: the query names one object ("a red circle"); a hit is the
-    heatmap's peak inside that object's box. Chance is the box's share of the image."""
+    heatmap's peak inside that object's box; ``other_object``: the peak inside the other object's box
+    instead. Chance is the box's share of the image."""
     scenes = world.pair_world(n_scenes, w.seed + 11)
     rng = random.Random(w.seed + 11)
-    named = [item.scene.things[rng.randrange(2)] for item in scenes]
+    picks = [rng.randrange(2) for _ in scenes]
+    named = [item.scene.things[p] for item, p in zip(scenes, picks)]
     targets = w.encoder.encode_texts([f"a {thing.label}" for thing in named])
     boxes = [world.thing_box(thing) for thing in named]
+    others = [world.thing_box(item.scene.things[1 - p]) for item, p in zip(scenes, picks)]
     chance = round(float(np.mean([(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes])), 4)
     methods = [m for m in explain.METHODS if m != "dense" or explain.dense_method_available(w.encoder)]
     out = {}
     for method in methods:
-        hits = [_inside(explain.heatmap(w.encoder, item.image, target, method).peak(), box)
-                for item, target, box in zip(scenes, targets, boxes)]
-        out[method] = {"accuracy": round(float(np.mean(hits)), 4), "chance": chance, "n": len(hits)}
+        peaks = [explain.heatmap(w.encoder, item.image, target, method).peak() for item, target in zip(scenes, targets)]
+        hits = [_inside(p, box) for p, box in zip(peaks, boxes)]
+        wrong = [_inside(p, box) for p, box in zip(peaks, others)]
+        out[method] = {"accuracy": round(float(np.mean(hits)), 4), "other_object": round(float(np.mean(wrong)), 4),
+                       "chance": chance, "n": len(hits)}
     return out
 
 
 def _inside(point: tuple[float, float], box: tuple[float, float, float, float]) -> bool:
     x, y = point
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def task_cluster_names(w: TestWorld, n_items: int = 600) -> dict:
+    """Clusters of a rendered collection named zero-shot from the attribute words; each name term scored by
+    the share of the cluster's members whose attribute has the named value. Chance: a term drawn at random."""
+    items = world.make_world(n_items, w.seed + 19)
+    vectors = w.encoder.encode_images([it.image for it in items])
+    found = cluster(vectors)
+    meaning = {(world._where(v) if a == "position" else v): (a, v) for a, values in world.ATTRIBUTES.items()
+               for v in values}
+    vocabulary = Vocabulary(tuple(meaning), tuple(a for a, _ in meaning.values()))
+    term_vectors = w.encoder.encode_texts(list(vocabulary.terms))
+
+    def share(members: np.ndarray, term: str) -> float:
+        attribute, value = meaning[term]
+        return float(np.mean([items[i].attributes[attribute] == value for i in members]))
+
+    agreement, first, chance = [], [], []
+    for c in range(len(found.sizes)):
+        members = np.flatnonzero(found.labels == c)
+        terms = zero_shot_terms(normalise(vectors[members].mean(axis=0)), term_vectors, vocabulary)
+        agreement.append(np.mean([share(members, t) for t in terms]))
+        first.append(share(members, terms[0]))
+        chance.append(np.mean([share(members, t) for t in vocabulary.terms]))
+    return {"zero_shot": {"agreement": round(float(np.mean(agreement)), 4), "first_term": round(float(np.mean(first)), 4),
+                          "chance": round(float(np.mean(chance)), 4), "clusters": len(found.sizes), "n": n_items}}
 
 
 TASKS: dict[str, Callable[[TestWorld], dict]] = {
@@ -342,6 +375,7 @@ TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "relevance_filter": task_relevance_filter,
     "adapter": task_adapter,
     "pointing": task_pointing,
+    "cluster_names": task_cluster_names,
 }
 
 

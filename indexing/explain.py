@@ -5,7 +5,8 @@ Two methods, both on the open_clip model itself:
 - ``dense`` (MaskCLIP, Zhou et al. 2022): the image tower's last pooling step applied to every
   position instead of pooling them. For a ``ModifiedResNet`` the attention pool's value and
   output projections act as 1x1 convolutions on the last feature map (the network is
-  convolutional, so it is run at ``DENSE_SCALE`` times its input size for a finer grid); for a
+  convolutional, so it is run at the input sizes that end on the grids ``DENSE_GRIDS`` and the
+  maps averaged: one coarse grid alone misses small objects by a cell); for a
   ``VisionTransformer`` the value path of the last attention block goes through ``ln_post`` and
   ``proj`` for each patch token. Other towers have no dense path.
 - ``occlusion``: how much the image's similarity to the target drops when a window of it is
@@ -28,7 +29,8 @@ from indexing.encoder import Encoder
 from indexing.errors import InputError
 
 METHODS = ("dense", "occlusion")
-DENSE_SCALES = (3, 4, 5, 6)  # a ModifiedResNet at 96 px ends on a 3x3 grid; at 3x (288 px) on 9x9
+RESNET_STRIDE = 32  # a ModifiedResNet's last feature map is its input / 32 (the bundled model: 3x3 at 96 px)
+DENSE_GRIDS = (9, 12, 15, 18)  # read at 288-576 px whatever the native size: fine enough to point, bounded cost
 OCCLUSION_GRID = 8  # windows step by 1/8 of the side …
 OCCLUSION_WINDOW = 2  # … and cover 2 steps (a quarter of the side)
 
@@ -93,8 +95,7 @@ def dense_tokens(encoder: Encoder, image: Image.Image) -> torch.Tensor:
         raise InputError(f"{encoder.spec.label} has no dense path ({type(visual).__name__}); "
                          "use the occlusion method, which works for every model.")
     if kind == "resnet":
-        grids = [_resnet_tokens(visual, _pixels(encoder, image, encoder.image_size * scale))
-                 for scale in DENSE_SCALES]
+        grids = [_resnet_tokens(visual, _pixels(encoder, image, grid * RESNET_STRIDE)) for grid in DENSE_GRIDS]
         side = max(g.shape[0] for g in grids)
         resized = [F.interpolate(g.permute(2, 0, 1)[None], size=(side, side), mode="bilinear",
                                  align_corners=False)[0].permute(1, 2, 0) for g in grids]
@@ -124,7 +125,7 @@ def _vit_tokens(visual, pixels: torch.Tensor) -> torch.Tensor:
     last = transformer.resblocks[-1]
     width = x.shape[-1]
     values = F.linear(last.ln_1(x), last.attn.in_proj_weight[2 * width:], last.attn.in_proj_bias[2 * width:])
-    tokens = visual.ln_post(last.attn.out_proj(values)[:, 1:]) @ visual.proj
+    tokens = visual.ln_post(last.ls_1(last.attn.out_proj(values))[:, 1:]) @ visual.proj  # ls_1: LayerScale
     side = int(round(tokens.shape[1] ** 0.5))
     return F.normalize(tokens[0].float(), dim=-1).reshape(side, side, -1)
 

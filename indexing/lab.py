@@ -5,6 +5,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
 from indexing.adapter import Adapter, load as load_adapter, stamp as adapter_stamp
 from indexing.blobs import Blobs
@@ -87,12 +88,18 @@ class Lab:
 
     def heatmap(self, item_id: str, why: Why, method: str = "dense") -> Heatmap:
         """Where the stored image ``item_id`` matches ``why``; a one-line error if it has no original."""
+        if method == "dense" and not dense_method_available(self.encoder):
+            method = "occlusion"
+        return heatmap(self.encoder, self.picture(item_id, 600), why.vector, method)
+
+    def picture(self, item_id: str, width: int) -> Image.Image:
+        """The stored original of an image item, upright and RGB as it was encoded, at most ``width`` wide."""
         path = self.blobs.original_path(item_id)
         if path is None:
             raise InputError(f"Item {item_id} has no stored image to explain; re-ingest it.")
-        if method == "dense" and not dense_method_available(self.encoder):
-            method = "occlusion"
-        return heatmap(self.encoder, decode_image(path.read_bytes(), 600), why.vector, method)
+        image = decode_image(path.read_bytes(), width)
+        image.thumbnail((width, width * 4), Image.Resampling.LANCZOS)
+        return image
 
     def adapted(self, name: str) -> tuple[Adapter, np.ndarray]:
         """A saved adapter and the collection's vectors through it, computed once per version and adapter."""

@@ -40,10 +40,11 @@ ZERO_SHOT_PROMPTS = {
 }
 
 
-def figure(correct: Sequence[bool], chance: float) -> dict:
-    """One probe's figure: accuracy next to its chance rate and how many cases it rests on."""
+def figure(correct: Sequence[bool], chance: float | None) -> dict:
+    """One probe's figure: accuracy next to its chance rate and how many cases it rests on (None: no case)."""
     n = len(correct)
-    return {"accuracy": round(float(np.mean(correct)), 4) if n else None, "chance": round(float(chance), 4), "n": n}
+    return {"accuracy": round(float(np.mean(correct)), 4) if n else None,
+            "chance": round(float(chance), 4) if n and chance is not None else None, "n": n}
 
 
 def prefers(image_vectors: np.ndarray, right: np.ndarray, wrong: np.ndarray) -> np.ndarray:
@@ -110,22 +111,29 @@ def order_probe(encoder: Encoder, image_vectors: np.ndarray, captions: Sequence[
                 start += len(wrong)
                 correct.append(bool(prefers(image_vectors[i:i + 1], r[None], block[None])[0]))
                 chances.append(1.0 / (1 + len(wrong)))
-        out[variant] = figure(correct, float(np.mean(chances)) if chances else 0.0)
+        out[variant] = figure(correct, float(np.mean(chances)) if chances else None)
     return out
+
+
+def binding_captions(s: world.PairScene) -> tuple[str, str]:
+    """The scene's caption, and the same words with the two colours swapped between the shapes."""
+    return (f"a {s.left.color} {s.left.shape} and a {s.right.color} {s.right.shape}",
+            f"a {s.right.color} {s.left.shape} and a {s.left.color} {s.right.shape}")
+
+
+def relation_captions(s: world.PairScene) -> tuple[str, str]:
+    """The true left-of relation, and the swapped one (shapes only, so the words alone cannot tell)."""
+    return f"a {s.left.shape} to the left of a {s.right.shape}", f"a {s.right.shape} to the left of a {s.left.shape}"
 
 
 def binding_probe(encoder: Encoder, items: Sequence[world.PairItem], image_vectors: np.ndarray) -> dict:
     """Colours bound to the right shapes: the scene's caption over the one with the colours swapped."""
-    right = [f"a {s.left.color} {s.left.shape} and a {s.right.color} {s.right.shape}" for s in _scenes(items)]
-    wrong = [f"a {s.right.color} {s.left.shape} and a {s.left.color} {s.right.shape}" for s in _scenes(items)]
-    return {"clip": _two_way(encoder, image_vectors, right, wrong)}
+    return {"clip": _two_way(encoder, image_vectors, [binding_captions(it.scene) for it in items])}
 
 
 def relation_probe(encoder: Encoder, items: Sequence[world.PairItem], image_vectors: np.ndarray) -> dict:
-    """Left of / right of: the true relation over the swapped one (shapes only, so words alone cannot tell)."""
-    right = [f"a {s.left.shape} to the left of a {s.right.shape}" for s in _scenes(items)]
-    wrong = [f"a {s.right.shape} to the left of a {s.left.shape}" for s in _scenes(items)]
-    return {"clip": _two_way(encoder, image_vectors, right, wrong)}
+    """Left of / right of: the true relation over the swapped one."""
+    return {"clip": _two_way(encoder, image_vectors, [relation_captions(it.scene) for it in items])}
 
 
 def zero_shot_probe(encoder: Encoder, items: Sequence[world.WorldItem], image_vectors: np.ndarray) -> dict:
@@ -140,13 +148,11 @@ def zero_shot_probe(encoder: Encoder, items: Sequence[world.WorldItem], image_ve
     return out
 
 
-def _scenes(items: Sequence[world.PairItem]) -> list[world.PairScene]:
-    return [it.scene for it in items]
-
-
-def _two_way(encoder: Encoder, image_vectors: np.ndarray, right: list[str], wrong: list[str]) -> dict:
-    correct = prefers(image_vectors, encoder.encode_texts(right), encoder.encode_texts(wrong)[:, None])
-    return figure(list(correct), 0.5)
+def _two_way(encoder: Encoder, image_vectors: np.ndarray, pairs: list[tuple[str, str]]) -> dict:
+    """How often each image prefers the first caption of its pair (the right one) to the second."""
+    right = encoder.encode_texts([r for r, _ in pairs])
+    wrong = encoder.encode_texts([w for _, w in pairs])
+    return figure(list(prefers(image_vectors, right, wrong[:, None])), 0.5)
 
 
 def world_probes(encoder: Encoder, seed: int = world.DEFAULT_EVAL_SEED, n: int = 200) -> dict:

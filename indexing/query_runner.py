@@ -209,7 +209,15 @@ def _reference(source: Source, context: Context) -> tuple[np.ndarray, int | None
 def why_target(spec: QuerySpec, context: Context) -> Why:
     """What a result of ``spec`` is explained against (``indexing.explain``): the query itself for
     neighbours, the modification text for compose, and for a condition the value the reference has
-    (focus on an attribute) or the condition's own words (an object, a change)."""
+    (focus on an attribute) or the condition's own words (an object, a change). An adapter or feedback
+    that re-ranked the results is not in the heatmap; the label says so."""
+    why = _plain_target(spec, context)
+    used = [name for name, present in (("its adapter", getattr(spec, "adapter", None)),
+                                       ("feedback", spec.feedback is not None)) if present]
+    return Why(why.vector, f"{why.label} (the ranking also used {' and '.join(used)})") if used else why
+
+
+def _plain_target(spec: QuerySpec, context: Context) -> Why:
     encoder = context.encoder
     if isinstance(spec, NeighboursQuery):
         source = spec.source

@@ -28,7 +28,8 @@ if st.button(f"Ingest {len(uploads or [])} file(s)", key=Keys.INGEST_BUTTON, dis
 
 st.subheader("Demo world")
 st.caption("Rendered shapes with known attributes (shape, color, size, background, position) as metadata, "
-           "plus captions for about a quarter of them. The same seed always gives the same world.")
+           "plus captions for about a quarter of them; a tenth of the images are scenes of two objects, with their "
+           "caption (“a red circle to the left of a blue square”). The same seed always gives the same world.")
 n = st.number_input("Images", min_value=1, max_value=20_000, step=100, key=Keys.DEMO_N)
 if st.button("Load demo world", key=Keys.DEMO_BUTTON):
     start_ingest(lab, f"demo world, {int(n):,} images", demo_plan(int(n), pair_share=DEMO_PAIR_SHARE))

@@ -3,13 +3,14 @@ import streamlit as st
 
 from components.cards import item_card
 from components.gallery import gallery
-from components.map_data import collection_clusters, collection_map
-from components.map_figure import colour_values, map_figure
+from components.map_data import collection_clusters, collection_map, region_names
+from components.map_figure import Regions, colour_values, map_figure
 from components.map_overlay import overlay_of
 from components.map_status import map_status
 from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
                                  selection_csv)
 from components.plain import md_escape
+from components.region_vocabulary import region_vocabulary_editor
 from components.resources import cache_key
 from components.save_query import save_query_button
 from components.sidebar import sidebar
@@ -33,8 +34,10 @@ if not records:
 params = map_controls(records)
 projection, fit_state = collection_map(lab, params, st.session_state[K.REFIT])
 map_status(lab, projection, fit_state)
-clusters = (collection_clusters(lab, cache_key(lab), lab.version()) if st.session_state[K.COLOUR] == "cluster"
-            else None)
+named = st.session_state[K.NAMES]
+clusters = (collection_clusters(lab, cache_key(lab), lab.version())
+            if named or st.session_state[K.COLOUR] == "cluster" else None)
+names = [n.label for n in region_names(lab, clusters)] if named and clusters is not None else None
 
 overlay = results = None
 text, item = st.session_state[K.QUERY].strip(), st.session_state[K.ITEM].strip()
@@ -60,9 +63,10 @@ elif st.session_state[K.HAD_SELECTION]:  # the user cleared the selection
 else:  # a shared link's box or lasso
     picked = region_points(st.session_state[K.REGION], projection.coords)
 selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
-colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels)
+colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels, names)
 fig = map_figure(projection.coords, records, colours, overlay, selected,
-                 selection_shape=region_shape(st.session_state[K.REGION]))
+                 selection_shape=region_shape(st.session_state[K.REGION]),
+                 regions=Regions.of(projection.coords, clusters.labels, names) if names else None)
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
@@ -78,7 +82,9 @@ with right:
         gallery(results.hits(), lab.blobs, columns=2, key_prefix="map-q", why=Explainer(lab, results.spec))
     elif len(picked) > 1:
         st.subheader(f"{len(picked)} selected")
-        st.download_button("Download selection (CSV)", selection_csv([records[i] for i in picked]),
+        st.download_button("Download selection (CSV)",
+                           selection_csv([records[i] for i in picked],
+                                         [names[clusters.labels[i]] for i in picked] if names else None),
                            file_name="simlab-selection.csv", mime="text/csv")
         gallery([records[i] for i in picked[:48]], lab.blobs, columns=2, key_prefix="map-sel",
                 why=Explainer.shared(lab, vectors[picked], "what the selected items share"))
@@ -93,9 +99,11 @@ with right:
         st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
                    "or put a query on the map.")
 
+if named:
+    region_vocabulary_editor(lab)
 if clusters is not None:
-    st.subheader("Clusters")
+    st.subheader("Regions" if names else "Clusters")
     for c, (size, reps) in enumerate(zip(clusters.sizes, clusters.representatives)):
-        with st.expander(f"cluster {c} · {size} items"):
+        with st.expander(md_escape(f"{c}: {names[c]} · {size} items" if names else f"cluster {c} · {size} items")):
             gallery([records[i] for i in reps], lab.blobs, columns=4, key_prefix=f"cl{c}",
                     why=Explainer.shared(lab, vectors[clusters.labels == c], f"what cluster {c} shares"))

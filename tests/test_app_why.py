@@ -67,3 +67,37 @@ def test_model_check_says_when_the_collection_has_no_captions(env, tiny_encoder)
     at = AppTest.from_file(str(REPO / "pages/7_Model_check.py"), default_timeout=300).run()
     at.select_slider(key="probe-n").set_value(50).run()
     assert not at.exception and "No image item carries a caption" in at.info[0].value
+
+
+def test_a_heatmap_is_computed_once_per_card_not_per_rerun(demo, monkeypatch):
+    import indexing.lab
+
+    calls = []
+    real = indexing.lab.heatmap
+    monkeypatch.setattr(indexing.lab, "heatmap", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=300).run()
+    at.text_input(key="query_text").input("a red circle").run()
+    first, second = why_toggles(at, "hit-why-")[:2]
+    at.toggle(key=first).set_value(True).run()
+    at.run()  # any rerun: the cached heatmap is drawn again, not computed
+    assert len(calls) == 1
+    at.toggle(key=second).set_value(True).run()
+    assert len(calls) == 2 and len(heat_captions(at)) == 2
+
+
+def test_map_selection_and_label_cards_have_why(demo):
+    from tests.test_app_map import select_points
+
+    at = AppTest.from_file(str(REPO / "pages/3_Map.py"), default_timeout=300).run()
+    at = select_points(at, [0, 1, 2])
+    at.toggle(key=why_toggles(at, "map-sel-")[0]).set_value(True).run()
+    assert not at.exception and "what the selected items share" in heat_captions(at)[0]
+
+    from indexing.labels import LabelStore
+    from indexing.query_specs import NeighboursQuery, Source
+
+    LabelStore(demo.settings.data_dir).save_query("red", NeighboursQuery(Source(text="a red circle"), kind="image"))
+    at = AppTest.from_file(str(REPO / "pages/6_Label.py"), default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    at.toggle(key=why_toggles(at, "label-")[0]).set_value(True).run()
+    assert not at.exception and "“a red circle”" in heat_captions(at)[0]

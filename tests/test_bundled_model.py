@@ -8,7 +8,7 @@ from safetensors import safe_open
 from indexing import world
 from indexing.evaluate import evaluate
 from indexing.lab import open_lab
-from indexing.demo import demo_plan
+from indexing.demo import DEMO_PAIR_SHARE, demo_plan
 from indexing.models import BUNDLED_WEIGHTS
 from indexing.query_specs import NeighboursQuery, Source
 from indexing.settings import load_settings
@@ -36,7 +36,7 @@ def test_retrieval_floors_on_an_unseen_world(shapes_encoder):
 
 def test_a_red_circle_finds_red_circles_in_the_demo_world(env, shapes_encoder):
     lab = open_lab(load_settings(), encoder=shapes_encoder)
-    lab.ingest(demo_plan(500))
+    lab.ingest(demo_plan(500, pair_share=DEMO_PAIR_SHARE))  # the demo world as the app and the CLI load it
     hits = lab.run(NeighboursQuery(Source(text="a red circle"), k=10, kind="image")).hits()
     red_circles = sum(h.metadata["color"] == "red" and h.metadata["shape"] == "circle" for h in hits)
     assert red_circles >= 8

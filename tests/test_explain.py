@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from indexing import explain, world
@@ -43,6 +44,7 @@ def test_pointing_game_meets_the_goal_on_an_unseen_seed(shapes_encoder):
     dense, occlusion = result["dense"], result["occlusion"]
     assert dense["n"] == occlusion["n"] == 100 and 0 < dense["chance"] < 0.15
     assert dense["accuracy"] >= 0.8  # the issue's goal for the best method on the bundled model
+    assert dense["other_object"] <= 0.02
     assert occlusion["accuracy"] >= 4 * occlusion["chance"]  # the model-agnostic reference points too
 
 
@@ -68,6 +70,24 @@ def test_vit_towers_have_a_dense_path_and_every_model_has_occlusion(tiny_encoder
     assert heat.values.shape == (explain.OCCLUSION_GRID, explain.OCCLUSION_GRID)
     with pytest.raises(InputError, match="choose one of dense, occlusion"):
         explain.heatmap(tiny_encoder, Image.new("RGB", (8, 8)), target, "gradcam")
+
+
+def test_vit_dense_tokens_are_the_last_blocks_value_path(tiny_encoder):
+    """MaskCLIP for a ViT equals the last block's own attention with each token attending only to itself
+    (so the output is out_proj(value)), without the residual and MLP, through ln_post and proj."""
+    visual = tiny_encoder.model.visual
+    image = Image.new("RGB", (40, 40), (200, 30, 30))
+    image.paste(Image.new("RGB", (20, 20), (30, 30, 200)), (20, 0))
+    with torch.no_grad():
+        x = visual._embeds(explain._pixels(tiny_encoder, image, tiny_encoder.image_size))
+        for block in visual.transformer.resblocks[:-1]:
+            x = block(x)
+        last = visual.transformer.resblocks[-1]
+        only_self = torch.full((x.shape[1], x.shape[1]), float("-inf"))
+        only_self.fill_diagonal_(0.0)
+        own = last.ls_1(last.attention(last.ln_1(x), attn_mask=only_self))
+        expected = torch.nn.functional.normalize(visual.ln_post(own[:, 1:]) @ visual.proj, dim=-1)[0]
+    assert torch.allclose(explain.dense_tokens(tiny_encoder, image).reshape(-1, tiny_encoder.dim), expected, atol=1e-5)
 
 
 def test_overlay_keeps_weak_regions_true_and_draws_a_legend():
@@ -115,4 +135,4 @@ def test_cli_pointing_task_prints_task_method_metric(tmp_path):
     result = json.loads(out.stdout)
     assert set(result) == {"pointing"} and set(result["pointing"]) == {"dense", "occlusion"}
     for figures in result["pointing"].values():
-        assert set(figures) == {"accuracy", "chance", "n"} and 0 <= figures["accuracy"] <= 1
+        assert set(figures) == {"accuracy", "other_object", "chance", "n"} and 0 <= figures["accuracy"] <= 1

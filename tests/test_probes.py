@@ -28,6 +28,13 @@ def test_shuffles_keep_the_words_and_content_shuffles_keep_function_words_in_pla
                         assert before == after
 
 
+def test_binding_and_relation_captions_describe_the_scene_first():
+    scene = world.PairScene("gray", world.Thing("circle", "red", "small", (0.3, 0.5)),
+                            world.Thing("square", "blue", "large", (0.7, 0.5)))
+    assert probes.binding_captions(scene) == ("a red circle and a blue square", "a blue circle and a red square")
+    assert probes.relation_captions(scene) == ("a circle to the left of a square", "a square to the left of a circle")
+
+
 def test_prefers_counts_only_strict_wins():
     images = np.eye(2, dtype=np.float32)
     right = np.eye(2, dtype=np.float32)
@@ -77,4 +84,7 @@ def test_cli_probe_prints_probe_variant_metric(tmp_path):
     assert result["order_collection"]["shuffle_trigrams"]["n"] == 2  # 20 demo images, a tenth two-object scenes
     bad = subprocess.run([sys.executable, "-m", "indexing", "probe", "--seed", "5"], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: Seed 5 is reserved for training")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: Seeds below 1000000 are reserved for training")
+    bad = subprocess.run([sys.executable, "-m", "indexing", "probe", "--n", "0"], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--n must be at least 1" in bad.stderr
