@@ -80,6 +80,12 @@ def no_exception_box(page) -> None:
         page.locator("[data-testid='stException']").first.inner_text()
 
 
+def settled(page) -> None:
+    """Wait until the page's script run has finished (everything it draws is drawn)."""
+    page.wait_for_function("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState "
+                           "=== 'notRunning'", timeout=120_000)
+
+
 def select(page, label: str, option: str) -> None:
     page.locator(f"[data-testid=stSelectbox]:has-text('{label}')").click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -169,9 +175,11 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     reference = page.locator("[data-testid=stMain] [data-testid=stImage] img").first
     size = reference.evaluate("im => [im.naturalWidth, im.getBoundingClientRect().width]")
     assert size[0] > 0 and size[1] >= 200, size  # a picture large enough to see, not a name in a list
+    settled(page)
     pictures = page.locator("[data-testid=stMain] [data-testid=stImage] img").count()
     page.get_by_text("Why?", exact=True).first.click()  # the first result's heatmap, in place of its picture
     page.get_by_text("Yellow: matches the modification “make it blue” most").wait_for()
+    settled(page)
     heat = page.locator("[data-testid=stMain] [data-testid=stImage] img")
     assert heat.count() == pictures
     page.wait_for_function("[...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]"
@@ -227,7 +235,6 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
 
     for path in ("", "Neighbours", "Map", "Compose", "Condition", "Label", "Model_check"):
         goto(page, app_url, path)
-        page.wait_for_function("document.querySelector('[data-testid=stApp]')?.dataset.testScriptState "
-                               "=== 'notRunning'", timeout=120_000)
+        settled(page)
         no_exception_box(page)
     snap(page, "10-label-after-cli-ingest")
