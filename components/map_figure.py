@@ -19,9 +19,16 @@ MAX_CATEGORIES = 20  # more legend entries than this is noise; the rest share "o
 OTHER = "(other values)"
 
 
+NAME_PX = (7.5, 18)  # a region name's character width and line height on screen, in pixels
+PLOT_PX = (520, 620)  # about how large the map is drawn (its column of the wide layout)
+
+
 @dataclass
 class Regions:
-    """Named regions to write on the map: where (each cluster's median position), what, and how many items."""
+    """Named regions to write on the map: where (each cluster's median position), what, and how many items.
+
+    Only names that do not overlap a larger region's name are written (``readable``); all of them are
+    listed under the map."""
 
     centres: np.ndarray
     names: list[str]
@@ -32,6 +39,24 @@ class Regions:
         centres = np.array([np.median(coords[labels == c], axis=0) if (labels == c).any() else coords.mean(axis=0)
                             for c in range(len(names))], np.float32)
         return cls(centres, list(names), [int((labels == c).sum()) for c in range(len(names))])
+
+    def readable(self, coords: np.ndarray) -> list[int]:
+        """The regions whose names fit without overlapping, largest first (2-D: estimated screen boxes)."""
+        order = sorted(range(len(self.names)), key=lambda c: -self.sizes[c])
+        if coords.shape[1] != 2 or len(coords) == 0:
+            return order
+        span = np.maximum(coords.max(axis=0) - coords.min(axis=0), 1e-9)
+        scale = np.array(PLOT_PX) / span  # pixels per data unit, x and y
+        kept: list[int] = []
+        boxes: list[tuple[float, float, float, float]] = []
+        for c in order:
+            x, y = self.centres[c][:2] * scale
+            half_w, half_h = len(self.names[c]) * NAME_PX[0] / 2, NAME_PX[1] / 2
+            box = (x - half_w, y - half_h, x + half_w, y + half_h)
+            if all(box[2] < b[0] or b[2] < box[0] or box[3] < b[1] or b[3] < box[1] for b in boxes):
+                kept.append(c)
+                boxes.append(box)
+        return kept
 
 
 @dataclass
@@ -118,11 +143,12 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                hovertext=[html.escape(overlay.label[:80])], hoverinfo="text",
                                marker={"size": 18, "symbol": "diamond" if coords.shape[1] == 3 else "star",
                                        "color": "black"}))
-    if regions is not None and len(regions.names):
-        fig.add_trace(_scatter(regions.centres, mode="text", name="region names", showlegend=False,
-                               text=[html.escape(n) for n in regions.names], hoverinfo="text",
-                               hovertext=[f"{html.escape(n)} · {size:,} items" for n, size in zip(regions.names,
-                                                                                                 regions.sizes)],
+    shown = regions.readable(coords) if regions is not None else []
+    if shown:
+        fig.add_trace(_scatter(regions.centres[shown], mode="text", name="region names", showlegend=False,
+                               text=[html.escape(regions.names[c]) for c in shown], hoverinfo="text",
+                               hovertext=[f"{html.escape(regions.names[c])} · {regions.sizes[c]:,} items"
+                                          for c in shown],
                                textfont={"size": 14, "color": "#111111", "weight": "bold"}))
     if selected is not None and 0 <= selected < len(records):
         fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",

@@ -27,7 +27,7 @@ def colour_fields(records: Sequence[Record]) -> list[str]:
 
 def map_controls(records: Sequence[Record]) -> MapParams:
     """Query and colour above the map; projection parameters in an expander. Returns the parameters."""
-    c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 1, 1])
+    c1, c2, c3, c4, c5 = st.columns([2.6, 1.8, 1.8, 0.8, 1.2])
     c1.text_input("Put a text on the map", key=K.QUERY, placeholder="a red circle")
     c2.text_input("…or an item id", key=K.ITEM)
     fields = colour_fields(records)

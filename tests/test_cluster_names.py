@@ -119,3 +119,15 @@ def test_map_writes_region_names_from_the_saved_vocabulary(demo):
     at.toggle(key="map_names").set_value(False).run()
     assert not at.exception and not [t for t in json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
                                      if t.get("mode") == "text"]
+
+
+def test_only_names_that_do_not_overlap_are_written_largest_first():
+    from components.map_figure import NAME_PX, PLOT_PX, Regions
+
+    coords = np.array([[0, 0], [100, 100], [1, 0], [50, 50]], np.float32)  # clusters 0 and 1 nearly coincide
+    regions = Regions.of(coords, np.array([0, 1, 0, 2]), ["small name", "a much longer region name", "third"])
+    regions.centres[:] = [[0.0, 0.0], [1.0, 0.5], [50.0, 50.0]]
+    regions.sizes[:] = [5, 9, 1]
+    assert regions.readable(coords) == [1, 2]  # 0 overlaps the larger region 1 and is left to the list
+    far = Regions(np.array([[0.0, 0.0], [60.0, 0.0]], np.float32), ["a", "b"], [1, 1])
+    assert far.readable(coords) == [0, 1] and NAME_PX[0] * 1 < 60 * PLOT_PX[0] / 100
