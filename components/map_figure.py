@@ -149,6 +149,7 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                text=[html.escape(regions.names[c]) for c in shown], hoverinfo="text",
                                hovertext=[f"{html.escape(regions.names[c])} · {regions.sizes[c]:,} items"
                                           for c in shown],
+                               textposition="bottom center",  # an exemplar picture may sit just above
                                textfont={"size": 14, "color": "#111111", "weight": "bold"}))
     if selected is not None and 0 <= selected < len(records):
         fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",

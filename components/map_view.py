@@ -37,6 +37,8 @@ def map_controls(records: Sequence[Record]) -> MapParams:
     c4.number_input("k", 1, 100, key=K.K)
     c5.toggle("Names", key=K.NAMES, help="Write each region's name on the map: words CLIP matches to its images "
               "(from the vocabulary below), or the distinctive words of its texts.")
+    c5.toggle("Images", key=K.IMAGES, help="Thumbnails instead of dots for a collection of up to 300 images; "
+              "above that, one exemplar image at the centre of each region. They grow as you zoom in (2-D maps).")
     with st.expander("Projection"):
         p1, p2, p3, p4, p5 = st.columns(5)
         p1.slider("n_neighbors", 2, 100, key=K.NEIGHBORS)

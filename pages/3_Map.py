@@ -5,6 +5,7 @@ from components.cards import item_card
 from components.gallery import gallery
 from components.map_data import collection_clusters, collection_map, region_names
 from components.map_figure import Regions, colour_values, map_figure
+from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points
 from components.map_overlay import overlay_of
 from components.map_status import map_status
 from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
@@ -34,9 +35,10 @@ if not records:
 params = map_controls(records)
 projection, fit_state = collection_map(lab, params, st.session_state[K.REFIT])
 map_status(lab, projection, fit_state)
-named = st.session_state[K.NAMES]
+named, pictures = st.session_state[K.NAMES], st.session_state[K.IMAGES]
+few = sum(r.kind == "image" for r in records) <= ALL_THUMBNAILS_UP_TO
 clusters = (collection_clusters(lab, cache_key(lab), lab.version())
-            if named or st.session_state[K.COLOUR] == "cluster" else None)
+            if named or (pictures and not few) or st.session_state[K.COLOUR] == "cluster" else None)
 names = [n.label for n in region_names(lab, clusters)] if named and clusters is not None else None
 
 overlay = results = None
@@ -67,9 +69,17 @@ colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is
 fig = map_figure(projection.coords, records, colours, overlay, selected,
                  selection_shape=region_shape(st.session_state[K.REGION]),
                  regions=Regions.of(projection.coords, clusters.labels, names) if names else None)
+drawn, exemplars = 0, not few
+if pictures:
+    centres = None if clusters is None else Regions.of(projection.coords, clusters.labels, [""] * len(clusters.sizes)).centres
+    picks, at, exemplars = picture_points(records, projection.coords, clusters, centres)
+    drawn = add_pictures(fig, records, lab.blobs, picks, at, exemplars)
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    if drawn:
+        st.caption(f"Pictures: {'an exemplar per region, above its name' if exemplars else 'every image'} "
+                   f"({drawn:,}); they grow as you zoom in.")
     st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
                        file_name="simlab-map.html", mime="text/html", on_click="ignore")
 

@@ -131,3 +131,23 @@ def test_only_names_that_do_not_overlap_are_written_largest_first():
     assert regions.readable(coords) == [1, 2]  # 0 overlaps the larger region 1 and is left to the list
     far = Regions(np.array([[0.0, 0.0], [60.0, 0.0]], np.float32), ["a", "b"], [1, 1])
     assert far.readable(coords) == [0, 1] and NAME_PX[0] * 1 < 60 * PLOT_PX[0] / 100
+
+
+def layout_images(at) -> list[dict]:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)["layout"].get("images", [])
+
+
+def test_map_draws_thumbnails_for_a_small_collection_and_exemplars_for_a_large_one(demo, monkeypatch):
+    import components.map_images
+
+    at = AppTest.from_file(str(REPO / "pages/3_Map.py"), default_timeout=300).run()
+    images = [r for r in demo.vectors()[0] if r.kind == "image"]
+    drawn = layout_images(at)
+    assert len(drawn) == len(images) and all(d["source"].startswith("data:image/jpeg;base64,") for d in drawn)
+    assert any(c.value.startswith("Pictures: every image") for c in at.caption)
+    monkeypatch.setattr(components.map_images, "ALL_THUMBNAILS_UP_TO", 10)  # now "large": one per region
+    at.run()
+    regions = [e for e in at.expander if "items" in e.label]
+    assert 0 < len(layout_images(at)) <= len(regions) and all(d["yanchor"] == "bottom" for d in layout_images(at))
+    at.toggle(key="map_images").set_value(False).run()
+    assert not at.exception and layout_images(at) == []
