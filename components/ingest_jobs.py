@@ -51,6 +51,14 @@ def _live(ids: tuple[int, ...]) -> None:
         st.rerun()  # the whole page: summaries and counts
 
 
+def running_progress() -> bool:
+    """Live progress of the ingests running now (any page); True if there are some."""
+    running = tuple(j.id for j in ingest_jobs().jobs() if j.running)
+    if running:
+        _live(running)
+    return bool(running)
+
+
 def job_list() -> None:
     """Running jobs with live progress; then the last finished ones, newest first, with their summaries."""
     jobs = ingest_jobs().jobs()

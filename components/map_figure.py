@@ -144,13 +144,16 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                marker={"size": 18, "symbol": "diamond" if coords.shape[1] == 3 else "star",
                                        "color": "black"}))
     shown = regions.readable(coords) if regions is not None else []
-    if shown:
+    if shown and coords.shape[1] == 2:  # annotations: above the points and any pictures, on a light band
+        for c in shown:
+            fig.add_annotation(x=float(regions.centres[c][0]), y=float(regions.centres[c][1]), showarrow=False,
+                               text=html.escape(regions.names[c]), yanchor="top", bgcolor="rgba(255,255,255,0.7)",
+                               font={"size": 13, "color": "#111111"}, borderpad=1,
+                               hovertext=f"{html.escape(regions.names[c])} · {regions.sizes[c]:,} items")
+    elif shown:
         fig.add_trace(_scatter(regions.centres[shown], mode="text", name="region names", showlegend=False,
-                               text=[html.escape(regions.names[c]) for c in shown], hoverinfo="text",
-                               hovertext=[f"{html.escape(regions.names[c])} · {regions.sizes[c]:,} items"
-                                          for c in shown],
-                               textposition="bottom center",  # an exemplar picture may sit just above
-                               textfont={"size": 14, "color": "#111111", "weight": "bold"}))
+                               text=[html.escape(regions.names[c]) for c in shown], hoverinfo="skip",
+                               textfont={"size": 13, "color": "#111111"}))
     if selected is not None and 0 <= selected < len(records):
         fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",
                                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))

@@ -8,6 +8,7 @@ from components.map_figure import Regions, colour_values, map_figure
 from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points
 from components.map_overlay import overlay_of
 from components.map_status import map_status
+from components.model_compare import compare_panel
 from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
                                  selection_csv)
 from components.plain import md_escape
@@ -82,6 +83,9 @@ with left:
                    f"({drawn:,}); they grow as you zoom in.")
     st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
                        file_name="simlab-map.html", mime="text/html", on_click="ignore")
+    if st.toggle("Compare with another model", key="compare-on", help="The same items under a second model: its "
+                 "map under this one, your selection ringed there, and how many nearest neighbours the two share."):
+        compare_panel(lab, picked)
 
 save_to_url(K.URL)
 

@@ -1,0 +1,67 @@
+"""Two models on the same items: re-encoding stored items under another model, neighbourhood agreement,
+and the Map's comparison panel."""
+import base64
+import json
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from indexing.compare import aligned, knn_agreement, nearest, reencode_plan
+from indexing.demo import demo_plan
+from indexing.lab import open_lab
+from indexing.settings import load_settings
+from tests.conftest import REPO
+
+
+def n_points_xy(trace: dict) -> int:
+    x = trace["x"]
+    if isinstance(x, dict):  # plotly's base64 typed arrays
+        return len(np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]))
+    return len(x)
+
+
+def test_nearest_never_returns_the_item_itself_and_agreement_counts_shared_neighbours():
+    line = np.array([[np.cos(t), np.sin(t)] for t in np.linspace(0, 1.5, 6)], np.float32)
+    assert nearest(line, 2)[0].tolist() in ([1, 2], [2, 1]) and all(i not in row for i, row in enumerate(nearest(line, 2)))
+    assert np.allclose(knn_agreement(line, line, 2), 1.0)
+    shuffled = line[[0, 5, 1, 4, 2, 3]]  # the same items, other neighbours
+    assert knn_agreement(line, shuffled, 2).mean() < 1.0
+
+
+def test_reencoding_under_a_second_model_keeps_ids_and_metadata(env, tiny_encoder, shapes_encoder):
+    tiny = open_lab(load_settings(), encoder=tiny_encoder)
+    tiny.ingest(demo_plan(12, seed=5, pair_share=0.25))
+    bundled = open_lab(load_settings(), encoder=shapes_encoder)
+    records, _ = tiny.vectors()
+    missing_original = records[0] if records[0].kind == "image" else next(r for r in records if r.kind == "image")
+    tiny.blobs.original_path(missing_original.id).unlink()
+    summary = bundled.ingest(reencode_plan(records, tiny.blobs, "tiny"))
+    assert summary.failed == 1 and "no longer stored" in summary.errors[0].reason
+    other = {r.id: r for r in bundled.vectors()[0]}
+    assert set(other) == {r.id for r in records} - {missing_original.id}
+    assert all(other[r.id].metadata == r.metadata for r in records if r.id in other)
+    ia, ib = aligned(records, bundled.vectors()[0])
+    assert [records[i].id for i in ia] == [bundled.vectors()[0][j].id for j in ib] and len(ia) == len(other)
+
+
+def test_map_compares_with_another_model_and_rings_the_selection(env, tiny_encoder, shapes_encoder):
+    from tests.test_app_map import select_points
+
+    tiny = open_lab(load_settings(), encoder=tiny_encoder)
+    tiny.ingest(demo_plan(20, seed=6))
+    at = AppTest.from_file(str(REPO / "pages/3_Map.py"), default_timeout=300).run()
+    at.toggle(key="compare-on").set_value(True).run()
+    at.selectbox(key="compare-model").set_value("simlab-shapes").run()
+    assert not at.exception
+    assert any("items are not encoded under simlab-shapes" in c.value for c in at.caption)
+    records, _ = tiny.vectors()
+    open_lab(load_settings(), encoder=shapes_encoder).ingest(reencode_plan(records, tiny.blobs, "tiny"))
+    at = select_points(at, [0, 1, 2])
+    assert not at.exception
+    [metric] = [m for m in at.metric if "neighbours both models share" in m.label]
+    assert 0.0 <= float(metric.value) <= 1.0
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    traces = json.loads(charts[1].proto.spec)["data"]
+    ringed = [t for t in traces if t["name"] == "selected here"]
+    assert ringed and n_points_xy(ringed[0]) == 3
