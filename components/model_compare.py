@@ -78,6 +78,7 @@ def compare_panel(lab: Lab, picked: list[int]) -> None:
                                    marker={"size": 13, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "red"}}))
     st.caption(md_escape(f"{other.spec.label}: each item coloured by how many of its {AGREEMENT_K} nearest "
                          f"neighbours this model also has among its {AGREEMENT_K}"
-                         + (f"; the {len(ringed)} items selected on the map above are ringed in red." if ringed
+                         + (f"; the {len(ringed)} item{'s' if len(ringed) > 1 else ''} selected on the map above "
+                            f"{'are' if len(ringed) > 1 else 'is'} ringed in red." if ringed
                             else "; select points on the map above to see where they land here.")))
     st.plotly_chart(fig, key="compare-chart")
