@@ -51,9 +51,9 @@ def _live(ids: tuple[int, ...]) -> None:
         st.rerun()  # the whole page: summaries and counts
 
 
-def running_progress() -> bool:
-    """Live progress of the ingests running now (any page); True if there are some."""
-    running = tuple(j.id for j in ingest_jobs().jobs() if j.running)
+def running_progress(label_ending: str = "") -> bool:
+    """Live progress of the ingests running now whose label ends with ``label_ending``; True if there are some."""
+    running = tuple(j.id for j in ingest_jobs().jobs() if j.running and j.label.endswith(label_ending))
     if running:
         _live(running)
     return bool(running)

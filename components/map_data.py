@@ -6,6 +6,7 @@ import streamlit as st
 from components.resources import cache_key
 from indexing.cluster_names import ClusterName, Vocabulary, default_terms, load_terms, name_clusters
 from indexing.clusters import Clusters, cluster
+from indexing.errors import SimLabError
 from indexing.lab import Lab
 from indexing.map_jobs import JobState, MapJobs
 from indexing.projection import MapParams, Projection
@@ -56,10 +57,14 @@ def _default_terms(_lab: Lab, collection: str, version: str) -> list[str]:
     return default_terms(_lab.vectors()[0])
 
 
-def region_terms(lab: Lab) -> tuple[list[str], bool]:
-    """The vocabulary that names this collection's regions, and whether it is the saved one (else the default)."""
-    saved = load_terms(lab.settings.data_dir, lab.store.name)
-    return (saved, True) if saved is not None else (_default_terms(lab, cache_key(lab), lab.version()), False)
+def region_terms(lab: Lab) -> tuple[list[str], str]:
+    """The vocabulary that names this collection's regions, and where it comes from: "saved", "default", or
+    why the saved one could not be read (the default is used then)."""
+    try:
+        saved = load_terms(lab.settings.data_dir, lab.store.name)
+    except SimLabError as exc:
+        return _default_terms(lab, cache_key(lab), lab.version()), str(exc)
+    return (saved, "saved") if saved is not None else (_default_terms(lab, cache_key(lab), lab.version()), "default")
 
 
 @st.cache_data(show_spinner="Naming the regions…", max_entries=8)

@@ -19,13 +19,11 @@ ALL_THUMBNAILS_UP_TO = 300  # images in a collection up to this many: every imag
 MAP_THUMB_PX = 48
 
 
-@st.cache_data(show_spinner=False, max_entries=20_000)
-def _data_uri(path: str) -> str | None:
-    try:
-        with Image.open(path) as thumb:
-            small = thumb.convert("RGB")
-    except OSError:
-        return None
+@st.cache_data(show_spinner=False, max_entries=2_000)
+def _data_uri(path: str) -> str:
+    """A small JPEG of a stored thumbnail as a data URI (raises OSError, uncached, when it is missing)."""
+    with Image.open(path) as thumb:
+        small = thumb.convert("RGB")
     small.thumbnail((MAP_THUMB_PX, MAP_THUMB_PX))
     out = io.BytesIO()
     small.save(out, format="JPEG", quality=80)
@@ -33,16 +31,17 @@ def _data_uri(path: str) -> str | None:
 
 
 def picture_points(records: Sequence[Record], coords: np.ndarray, clusters: Clusters | None,
-                   centres: np.ndarray | None) -> tuple[list[int], np.ndarray, bool]:
+                   centres: np.ndarray | None, regions: Sequence[int] | None = None) -> tuple[list[int], np.ndarray, bool]:
     """Which items to draw as pictures and where: every image of a small collection at its own point, else
-    the image nearest each region's centre, drawn just above that centre (its name sits just below)."""
+    the image nearest the centre of each region in ``regions`` (default: all; the page passes those whose
+    names are written), drawn just above that centre (its name sits just below)."""
     images = [i for i, r in enumerate(records) if r.kind == "image"]
     if len(images) <= ALL_THUMBNAILS_UP_TO:
         return images, coords[images], False
     if clusters is None or centres is None:
         return [], coords[:0], True
-    pairs = [(next((i for i in reps if records[i].kind == "image"), None), c)
-             for c, reps in enumerate(clusters.representatives)]
+    wanted = range(len(clusters.sizes)) if regions is None else regions
+    pairs = [(next((i for i in clusters.representatives[c] if records[i].kind == "image"), None), c) for c in wanted]
     pairs = [(i, c) for i, c in pairs if i is not None]
     return [i for i, _ in pairs], centres[[c for _, c in pairs]].reshape(-1, coords.shape[1]), True
 
@@ -54,12 +53,14 @@ def add_pictures(fig: go.Figure, records: Sequence[Record], blobs: Blobs, picks:
         return 0
     span = float(max(np.ptp(at[:, 0]), np.ptp(at[:, 1]), 1e-9)) if len(at) > 1 else 1.0
     size = span / (10 if exemplars else 28)
-    drawn = 0
+    images = []
     for i, (x, y) in zip(picks, at):
-        uri = _data_uri(str(blobs.thumb_path(records[i].id)))
-        if uri is None:
+        try:
+            uri = _data_uri(str(blobs.thumb_path(records[i].id)))
+        except OSError:
             continue
-        fig.add_layout_image(source=uri, x=float(x), y=float(y), xref="x", yref="y", sizex=size, sizey=size,
-                             xanchor="center", yanchor="bottom" if exemplars else "middle", layer="above")
-        drawn += 1
-    return drawn
+        images.append({"source": uri, "x": float(x), "y": float(y), "xref": "x", "yref": "y", "sizex": size,
+                       "sizey": size, "xanchor": "center", "yanchor": "bottom" if exemplars else "middle",
+                       "layer": "above"})
+    fig.update_layout(images=images)  # all at once: one add_layout_image per picture re-validates them all
+    return len(images)

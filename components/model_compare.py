@@ -10,27 +10,29 @@ from components.ingest_jobs import running_progress, start_ingest
 from components.map_data import collection_map
 from components.map_figure import map_figure
 from components.map_view import current_params
-from components.palette import sequential
+from components.palette import Colouring, sequential
 from components.plain import md_escape
 from components.resources import LabUnavailable, cache_key, open_cached_lab
 from components.sidebar import model_options
-from components.state import Keys, MapKeys as K
-from indexing.compare import AGREEMENT_K, aligned, knn_agreement, reencode_plan
+from components.state import Keys
+from indexing.compare import AGREEMENT_K, MAX_COMPARED, aligned, knn_agreement, reencode_plan, sample
 from indexing.lab import Lab
 
-BANDS = [f"{lo}–{lo + 2}/10 shared" for lo in range(0, 10, 2)]
+BANDS = ["0–19 % shared", "20–39 % shared", "40–59 % shared", "60–79 % shared", "80–100 % shared"]
+ABSENT = "not in this map"
+SCHEME = Colouring(BANDS[::-1] + [ABSENT], {**sequential(BANDS[::-1]).colours, ABSENT: "#c8c8c8"})
 
 
 @st.cache_data(show_spinner="Comparing neighbourhoods…", max_entries=8)
 def _agreement(_a: Lab, _b: Lab, key_a: str, version_a: str, key_b: str, version_b: str) -> tuple[np.ndarray, ...]:
     records_a, vectors_a = _a.vectors()
     records_b, vectors_b = _b.vectors()
-    ia, ib = aligned(records_a, records_b)
+    ia, ib = sample(*aligned(records_a, records_b))
     return ia, ib, knn_agreement(vectors_a[ia], vectors_b[ib], AGREEMENT_K)
 
 
 def band(share: float) -> str:
-    return BANDS[min(4, int(share * 10) // 2)]
+    return BANDS[min(4, int(round(share * 100)) // 20)]
 
 
 def compare_panel(lab: Lab, picked: list[int]) -> None:
@@ -50,35 +52,41 @@ def compare_panel(lab: Lab, picked: list[int]) -> None:
     records, _ = lab.vectors()
     other_ids = {r.id for r in other.vectors()[0]}
     missing = [r for r in records if r.id not in other_ids]
-    if running_progress():
+    ending = f"re-encoded under {other.spec.label}"
+    if running_progress(ending):
         st.caption("Encoding under the other model; the comparison updates when it is done.")
         return
     if missing:
-        st.caption(f"{len(missing):,} of the {len(records):,} items are not encoded under {other.spec.label} yet.")
-        if st.button(f"Encode them under {other.spec.label}", key="compare-encode"):
-            start_ingest(other, f"{len(missing):,} items re-encoded under {other.spec.label}",
-                         reencode_plan(missing, lab.blobs, lab.spec.label))
+        st.caption(md_escape(f"{len(missing):,} of the {len(records):,} items are not encoded under "
+                             f"{other.spec.label} yet."))
+        if st.button(md_escape(f"Encode them under {other.spec.label}"), key="compare-encode"):
+            start_ingest(other, f"{len(missing):,} items {ending}", reencode_plan(missing, lab.blobs, lab.spec.label))
             st.rerun()
     ia, ib, shared = _agreement(lab, other, cache_key(lab), lab.version(), cache_key(other), other.version())
     if len(ia) < 3:
+        st.caption("Fewer than 3 items are encoded under both models: nothing to compare yet.")
         return
-    st.metric(f"Nearest {AGREEMENT_K} neighbours both models share (mean over {len(ia):,} items)",
-              f"{float(shared.mean()):.2f}")
-    projection, _ = collection_map(other, current_params(), st.session_state[K.REFIT])
+    k = min(AGREEMENT_K, len(ia) - 1)
+    sampled = f"a sample of {len(ia):,}" if len(ia) == MAX_COMPARED else f"{len(ia):,}"
+    st.metric(f"Share of each item's {k} nearest neighbours that both models have (mean over {sampled} items)",
+              f"{float(shared.mean()):.0%}")
+    projection, _ = collection_map(other, current_params(), 0)  # never starts a refit of the other model's map
     other_records = other.vectors()[0]
-    colours = ["not in this map"] * len(other_records)
+    colours = [ABSENT] * len(other_records)
     for j, s in zip(ib, shared):
         colours[j] = band(float(s))
     where = {i: j for i, j in zip(ia.tolist(), ib.tolist())}
     ringed = [where[i] for i in picked if i in where]
-    fig = map_figure(projection.coords, other_records, colours, scheme=sequential(BANDS[::-1]), height=480)
-    if ringed and projection.coords.shape[1] == 2:
+    fig = map_figure(projection.coords, other_records, colours, scheme=SCHEME, height=480)
+    flat = projection.coords.shape[1] == 2
+    if ringed and flat:
         fig.add_trace(go.Scattergl(x=projection.coords[ringed, 0], y=projection.coords[ringed, 1], mode="markers",
                                    name="selected here", hoverinfo="skip",
                                    marker={"size": 13, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "red"}}))
-    st.caption(md_escape(f"{other.spec.label}: each item coloured by how many of its {AGREEMENT_K} nearest "
-                         f"neighbours this model also has among its {AGREEMENT_K}"
-                         + (f"; the {len(ringed)} item{'s' if len(ringed) > 1 else ''} selected on the map above "
+    st.caption(md_escape(f"{other.spec.label}: each item coloured by the share of its {k} nearest neighbours "
+                         f"that this model also has among its {k}"
+                         + ("" if not flat else
+                            f"; the {len(ringed)} item{'s' if len(ringed) > 1 else ''} selected on the map above "
                             f"{'are' if len(ringed) > 1 else 'is'} ringed in red." if ringed
                             else "; select points on the map above to see where they land here.")))
     st.plotly_chart(fig, key="compare-chart")

@@ -15,7 +15,8 @@ from indexing.sources import Failure, PendingImage, PendingText, Plan
 from indexing.store import Record
 
 AGREEMENT_K = 10
-CHUNK = 2048
+MAX_COMPARED = 20_000  # beyond this many shared items, a seeded sample is compared (neighbours within it)
+CELLS = 1 << 24  # scores held at once while searching: rows per chunk = CELLS / N (64 MB of float32)
 
 
 def reencode_plan(records: Sequence[Record], blobs: Blobs, origin: str) -> Plan:
@@ -50,13 +51,21 @@ def nearest(vectors: np.ndarray, k: int) -> np.ndarray:
     out = np.zeros((n, max(k, 0)), dtype=np.int64)
     if k <= 0:
         return out
-    for start in range(0, n, CHUNK):
-        scores = vectors[start:start + CHUNK] @ vectors.T
+    chunk = max(1, CELLS // n)
+    for start in range(0, n, chunk):
+        scores = vectors[start:start + chunk] @ vectors.T
         rows = np.arange(scores.shape[0])
         scores[rows, start + rows] = -np.inf  # never one's own neighbour
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        out[start:start + CHUNK] = top
+        out[start:start + chunk] = np.argpartition(scores, n - k, axis=1)[:, n - k:]
     return out
+
+
+def sample(ia: np.ndarray, ib: np.ndarray, limit: int = MAX_COMPARED, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``limit`` aligned pairs (a seeded sample, in order), so a comparison stays seconds, not minutes."""
+    if len(ia) <= limit:
+        return ia, ib
+    keep = np.sort(np.random.default_rng(seed).choice(len(ia), limit, replace=False))
+    return ia[keep], ib[keep]
 
 
 def knn_agreement(vectors_a: np.ndarray, vectors_b: np.ndarray, k: int = AGREEMENT_K) -> np.ndarray:

@@ -14,10 +14,11 @@ import numpy as np
 
 from indexing import explain, world
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
-from indexing.ranking import normalise, rank
+from indexing.ranking import rank
 from indexing.condition import ConditionInputs, condition_scores, text_basis
 from indexing.encoder import Encoder
-from indexing.cluster_names import Vocabulary, zero_shot_terms
+from indexing.cluster_names import Vocabulary, default_terms, name_clusters
+from indexing.store import Record
 from indexing.clusters import cluster
 from indexing.errors import InputError
 
@@ -340,29 +341,36 @@ def _inside(point: tuple[float, float], box: tuple[float, float, float, float]) 
 
 
 def task_cluster_names(w: TestWorld, n_items: int = 600) -> dict:
-    """Clusters of a rendered collection named zero-shot from the attribute words; each name term scored by
-    the share of the cluster's members whose attribute has the named value. Chance: a term drawn at random."""
+    """Clusters of a rendered collection, named as the Map names them; each name term scored by the share of
+    the cluster's members whose attribute has the named value (a term naming no attribute value scores 0).
+    ``attribute_words``: the vocabulary is exactly the attribute words; ``default_vocabulary``: the Map's
+    default (the items' metadata values plus the general list). Chance: a term of the vocabulary at random."""
     items = world.make_world(n_items, w.seed + 19)
     vectors = w.encoder.encode_images([it.image for it in items])
+    records = [Record(f"item-{i}", "image", it.name, None, dict(it.attributes)) for i, it in enumerate(items)]
     found = cluster(vectors)
-    meaning = {(world._where(v) if a == "position" else v): (a, v) for a, values in world.ATTRIBUTES.items()
-               for v in values}
-    vocabulary = Vocabulary(tuple(meaning), tuple(a for a, _ in meaning.values()))
-    term_vectors = w.encoder.encode_texts(list(vocabulary.terms))
+    meaning = {v: (a, v) for a, values in world.ATTRIBUTES.items() for v in values}
 
     def share(members: np.ndarray, term: str) -> float:
+        if term not in meaning:
+            return 0.0
         attribute, value = meaning[term]
         return float(np.mean([items[i].attributes[attribute] == value for i in members]))
 
-    agreement, first, chance = [], [], []
-    for c in range(len(found.sizes)):
-        members = np.flatnonzero(found.labels == c)
-        terms = zero_shot_terms(normalise(vectors[members].mean(axis=0)), term_vectors, vocabulary)
-        agreement.append(np.mean([share(members, t) for t in terms]))
-        first.append(share(members, terms[0]))
-        chance.append(np.mean([share(members, t) for t in vocabulary.terms]))
-    return {"zero_shot": {"agreement": round(float(np.mean(agreement)), 4), "first_term": round(float(np.mean(first)), 4),
-                          "chance": round(float(np.mean(chance)), 4), "clusters": len(found.sizes), "n": n_items}}
+    out = {}
+    for method, terms in (("attribute_words", list(meaning)), ("default_vocabulary", default_terms(records))):
+        vocabulary = Vocabulary.of(terms, records)
+        names = name_clusters(found, records, vectors, w.encoder, vocabulary)
+        agreement, first, chance = [], [], []
+        for c, name in enumerate(names):
+            members = np.flatnonzero(found.labels == c)
+            agreement.append(np.mean([share(members, t) for t in name.terms]))
+            first.append(share(members, name.terms[0]))
+            chance.append(np.mean([share(members, t) for t in vocabulary.terms]))
+        out[method] = {"agreement": round(float(np.mean(agreement)), 4), "first_term": round(float(np.mean(first)), 4),
+                       "chance": round(float(np.mean(chance)), 4), "terms": len(vocabulary.terms),
+                       "clusters": len(found.sizes), "n": n_items}
+    return out
 
 
 TASKS: dict[str, Callable[[TestWorld], dict]] = {

@@ -67,20 +67,23 @@ else:  # a shared link's box or lasso
     picked = region_points(st.session_state[K.REGION], projection.coords)
 selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
 colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels, names)
+regions = None if clusters is None else Regions.of(projection.coords, clusters.labels,
+                                                   names or [""] * len(clusters.sizes))
 fig = map_figure(projection.coords, records, colours, overlay, selected,
-                 selection_shape=region_shape(st.session_state[K.REGION]),
-                 regions=Regions.of(projection.coords, clusters.labels, names) if names else None)
+                 selection_shape=region_shape(st.session_state[K.REGION]), regions=regions if names else None)
 drawn, exemplars = 0, not few
 if pictures:
-    centres = None if clusters is None else Regions.of(projection.coords, clusters.labels, [""] * len(clusters.sizes)).centres
-    picks, at, exemplars = picture_points(records, projection.coords, clusters, centres)
+    written = regions.readable(projection.coords) if names and regions is not None else None
+    picks, at, exemplars = picture_points(records, projection.coords, clusters,
+                                          None if regions is None else regions.centres, written)
     drawn = add_pictures(fig, records, lab.blobs, picks, at, exemplars)
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
     if drawn:
-        st.caption(f"Pictures: {'an exemplar per region, above its name' if exemplars else 'every image'} "
-                   f"({drawn:,}); they grow as you zoom in.")
+        what = ("an exemplar per named region, above its name" if exemplars and names else
+                "an exemplar per region" if exemplars else "every image")
+        st.caption(f"Pictures: {what} ({drawn:,}); they grow as you zoom in.")
     st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
                        file_name="simlab-map.html", mime="text/html", on_click="ignore")
     if st.toggle("Compare with another model", key="compare-on", help="The same items under a second model: its "

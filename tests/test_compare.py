@@ -13,11 +13,11 @@ from indexing.settings import load_settings
 from tests.conftest import REPO
 
 
-def n_points_xy(trace: dict) -> int:
-    x = trace["x"]
-    if isinstance(x, dict):  # plotly's base64 typed arrays
-        return len(np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]))
-    return len(x)
+def values(data) -> np.ndarray:
+    """A plotly array as numbers (plotly sends numpy arrays as base64 typed arrays)."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+    return np.asarray(data)
 
 
 def test_nearest_never_returns_the_item_itself_and_agreement_counts_shared_neighbours():
@@ -53,15 +53,24 @@ def test_map_compares_with_another_model_and_rings_the_selection(env, tiny_encod
     at.toggle(key="compare-on").set_value(True).run()
     at.selectbox(key="compare-model").set_value("simlab-shapes").run()
     assert not at.exception
-    assert any("items are not encoded under simlab-shapes" in c.value for c in at.caption)
+    assert any("items are not encoded under simlab" in c.value for c in at.caption)
     records, _ = tiny.vectors()
-    open_lab(load_settings(), encoder=shapes_encoder).ingest(reencode_plan(records, tiny.blobs, "tiny"))
+    # reversed, so the other collection's order differs and only a mapping by id puts the rings right
+    open_lab(load_settings(), encoder=shapes_encoder).ingest(reencode_plan(records[::-1], tiny.blobs, "tiny"))
     at = select_points(at, [0, 1, 2])
     assert not at.exception
-    [metric] = [m for m in at.metric if "neighbours both models share" in m.label]
-    assert 0.0 <= float(metric.value) <= 1.0
+    [metric] = [m for m in at.metric if "nearest neighbours that both models have" in m.label]
+    assert 0 <= int(metric.value.rstrip("%")) <= 100
     charts = at.get("plotly_chart")
     assert len(charts) == 2
     traces = json.loads(charts[1].proto.spec)["data"]
-    ringed = [t for t in traces if t["name"] == "selected here"]
-    assert ringed and n_points_xy(ringed[0]) == 3
+    [ring] = [t for t in traces if t["name"] == "selected here"]
+    # the rings sit where the same items (by id) are drawn on the other model's map
+    other_ids = [r.id for r in open_lab(load_settings(), encoder=shapes_encoder).vectors()[0]]
+    where = {}
+    for t in traces:
+        if t.get("customdata") is not None and t["name"] != "selected here":
+            for j, x, y in zip(values(t["customdata"]), values(t["x"]), values(t["y"])):
+                where[other_ids[int(j)]] = (round(float(x), 4), round(float(y), 4))
+    rings = sorted((round(float(x), 4), round(float(y), 4)) for x, y in zip(values(ring["x"]), values(ring["y"])))
+    assert rings == sorted(where[records[i].id] for i in (0, 1, 2))
