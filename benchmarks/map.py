@@ -1,11 +1,16 @@
 """Map timings on N synthetic clustered 512-d unit vectors, or the first map of a fresh install.
 
-    python -m benchmarks.map --n 10000 [--json]
+    python -m benchmarks.map --n 10000 [--regions] [--json]
     python -m benchmarks.map --cold [--demo 500] [--json]
 
 fit_s: time to a ready map (PCA, UMAP on at most `sample` items, the rest placed), after numba warm-up.
 place_ms: placing one query on the map (among its 10 nearest points). payload_bytes: the figure JSON sent to the browser.
 interaction_ms: server-side work of one widget interaction (colour change): categories, figure, JSON.
+--regions adds: cluster_s (k-means, as the Map's Names and Images need), names_s (naming every cluster with
+the default vocabulary, ViT-B-32 with random weights encoding the terms: the time, not the words, is the
+point), interaction_named_ms (the figure with names and one exemplar picture per region), compare_s (the
+k-NN agreement with a second, perturbed set of vectors, as "Compare with another model" computes it; above
+20,000 items on a seeded sample of 20,000).
 
 --cold: a fresh data directory and an empty numba cache; the demo world (bundled model) is ingested, then a
 new process stands in for the app server: startup_s (imports, model, store), first_map_s (from opening the
@@ -38,7 +43,43 @@ def synthetic(n: int, dim: int = 512, centres: int = 30, seed: int = 0) -> np.nd
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def measure(n: int, sample: int) -> dict:
+def regions(records: list[Record], vectors: np.ndarray, coords: np.ndarray) -> dict:
+    """Names, pictures and the two-model comparison on the same synthetic collection."""
+    from components.map_figure import Regions
+    from indexing.cluster_names import Vocabulary, default_terms, name_clusters
+    from indexing.clusters import cluster
+    from indexing.compare import knn_agreement, sample
+    from indexing.encoder import Encoder
+    from indexing.models import resolve
+
+    start = time.perf_counter()
+    found = cluster(vectors)
+    cluster_s = time.perf_counter() - start
+    encoder = Encoder(resolve("ViT-B-32", "none"))
+    start = time.perf_counter()
+    names = name_clusters(found, records, vectors, encoder, Vocabulary.of(default_terms(records), records))
+    names_s = time.perf_counter() - start
+    named = Regions.of(coords, found.labels, [n.label for n in names])
+    start = time.perf_counter()
+    for field in ("group", "kind", "group"):
+        fig = map_figure(coords, records, colour_values(records, field), regions=named)
+        fig.update_layout(images=[{"source": "data:image/jpeg;base64," + "A" * 2000, "x": float(x), "y": float(y),
+                                   "xref": "x", "yref": "y", "sizex": 0.1, "sizey": 0.1}
+                                  for x, y in named.centres[:, :2]])
+        fig.to_json()
+    interaction_named_ms = (time.perf_counter() - start) / 3 * 1000
+    other = vectors + 0.05 * np.random.default_rng(1).normal(size=vectors.shape).astype(np.float32)
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    start = time.perf_counter()
+    ia, ib = sample(np.arange(len(vectors)), np.arange(len(vectors)))
+    shared = knn_agreement(vectors[ia], other[ib])
+    compare_s = time.perf_counter() - start
+    return {"clusters": len(found.sizes), "cluster_s": round(cluster_s, 2), "names_s": round(names_s, 2),
+            "interaction_named_ms": round(interaction_named_ms, 1), "compare_s": round(compare_s, 2),
+            "compare_items": len(ia), "compare_mean_shared": round(float(shared.mean()), 3)}
+
+
+def measure(n: int, sample: int, with_regions: bool = False) -> dict:
     start = time.perf_counter()
     warm_up()
     warm_s = time.perf_counter() - start
@@ -60,8 +101,9 @@ def measure(n: int, sample: int) -> dict:
     for field in ("group", "kind", "group"):
         map_figure(projection.coords, records, colour_values(records, field)).to_json()
     interaction_ms = (time.perf_counter() - start) / 3 * 1000
-    return {"n": n, "fit_s": round(fit_s, 2), "place_ms": round(place_ms, 2), "payload_bytes": len(payload),
-            "interaction_ms": round(interaction_ms, 1), "sample": min(n, sample), "warmup_s": round(warm_s, 1)}
+    result = {"n": n, "fit_s": round(fit_s, 2), "place_ms": round(place_ms, 2), "payload_bytes": len(payload),
+              "interaction_ms": round(interaction_ms, 1), "sample": min(n, sample), "warmup_s": round(warm_s, 1)}
+    return {**result, **regions(records, vectors, projection.coords)} if with_regions else result
 
 
 def first_map() -> dict:
@@ -112,12 +154,13 @@ def main() -> None:
     p.add_argument("--sample", type=int, default=MapParams().sample)
     p.add_argument("--cold", action="store_true", help="the first map of a fresh install (demo world)")
     p.add_argument("--demo", type=int, default=500, help="demo world size for --cold")
+    p.add_argument("--regions", action="store_true", help="also time names, pictures and the two-model comparison")
     p.add_argument("--first-map", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.first_map:
         print(json.dumps(first_map()))
         return
-    result = cold(args.demo) if args.cold else measure(args.n, args.sample)
+    result = cold(args.demo) if args.cold else measure(args.n, args.sample, args.regions)
     print_figures(result, args.json)
 
 

@@ -145,11 +145,11 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                        "color": "black"}))
     shown = regions.readable(coords) if regions is not None else []
     if shown and coords.shape[1] == 2:  # annotations: above the points and any pictures, on a light band
-        for c in shown:
-            fig.add_annotation(x=float(regions.centres[c][0]), y=float(regions.centres[c][1]), showarrow=False,
-                               text=html.escape(regions.names[c]), yanchor="top", bgcolor="rgba(255,255,255,0.7)",
-                               font={"size": 13, "color": "#111111"}, borderpad=1,
-                               hovertext=f"{html.escape(regions.names[c])} · {regions.sizes[c]:,} items")
+        fig.update_layout(annotations=[  # at once: one add_annotation each re-validates them all
+            {"x": float(regions.centres[c][0]), "y": float(regions.centres[c][1]), "showarrow": False,
+             "text": html.escape(regions.names[c]), "yanchor": "top", "bgcolor": "rgba(255,255,255,0.7)",
+             "font": {"size": 13, "color": "#111111"}, "borderpad": 1,
+             "hovertext": f"{html.escape(regions.names[c])} · {regions.sizes[c]:,} items"} for c in shown])
     elif shown:
         fig.add_trace(_scatter(regions.centres[shown], mode="text", name="region names", showlegend=False,
                                text=[html.escape(regions.names[c]) for c in shown], hoverinfo="skip",
