@@ -66,6 +66,7 @@ def method_picker() -> None:
 
 
 def _method(lab: Lab) -> str:
+    """The method in force: the sidebar's choice, or occlusion where the model has no dense path."""
     chosen = st.session_state.get(METHOD_KEY, METHODS[0])
     return chosen if chosen != "dense" or dense_method_available(lab.encoder) else "occlusion"
 
@@ -74,8 +75,7 @@ def _method(lab: Lab) -> str:
 def _overlay_png(_lab: Lab, collection: str, item_id: str, target: str, method: str, width: int,
                  _why: Why) -> tuple[bytes, int]:
     """The heatmap over the image as the card shows it (upright, RGB, at most ``width`` wide) and its width."""
-    heat = _lab.heatmap(item_id, _why, method)
-    image = _lab.picture(item_id, width)
+    image, heat = _lab.explained(item_id, _why, method, width)
     out = io.BytesIO()
     overlay(image, heat).save(out, format="PNG")
     return out.getvalue(), image.width

@@ -11,7 +11,7 @@ from indexing.adapter import Adapter, load as load_adapter, stamp as adapter_sta
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
 from indexing.errors import InputError
-from indexing.explain import Heatmap, Why, dense_method_available, heatmap
+from indexing.explain import Heatmap, Why, heatmap
 from indexing.media import decode_image
 from indexing.generation import WRITING, bump_generation, read_generation
 from indexing.ingest import Ingestor, Summary
@@ -23,6 +23,8 @@ from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
 from indexing.store import Record, Store, open_client, reopen_client
 from indexing.writelock import write_lock
+
+EXPLAIN_PX = 600  # an image is explained from a decoding at least this wide (the heatmap reads it at ≤ 576 px)
 
 
 @dataclass
@@ -86,20 +88,18 @@ class Lab:
         """What the results of ``spec`` are explained against (``query_runner.why_target``)."""
         return why_target(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir))
 
-    def heatmap(self, item_id: str, why: Why, method: str = "dense") -> Heatmap:
-        """Where the stored image ``item_id`` matches ``why``; a one-line error if it has no original."""
-        if method == "dense" and not dense_method_available(self.encoder):
-            method = "occlusion"
-        return heatmap(self.encoder, self.picture(item_id, 600), why.vector, method)
-
-    def picture(self, item_id: str, width: int) -> Image.Image:
-        """The stored original of an image item, upright and RGB as it was encoded, at most ``width`` wide."""
+    def explained(self, item_id: str, why: Why, method: str = "dense",
+                  width: int = EXPLAIN_PX) -> tuple[Image.Image, Heatmap]:
+        """The stored image ``item_id`` (upright, RGB, at most ``width`` wide) and where it matches ``why``, from
+        one decoding of the original; a one-line error if it has none (or the model lacks ``method``)."""
         path = self.blobs.original_path(item_id)
         if path is None:
             raise InputError(f"Item {item_id} has no stored image to explain; re-ingest it.")
-        image = decode_image(path.read_bytes(), width)
-        image.thumbnail((width, width * 4), Image.Resampling.LANCZOS)
-        return image
+        picture = decode_image(path.read_bytes(), EXPLAIN_PX)
+        picture.thumbnail((EXPLAIN_PX, EXPLAIN_PX * 4), Image.Resampling.LANCZOS)
+        heat = heatmap(self.encoder, picture, why.vector, method)
+        picture.thumbnail((width, width * 4), Image.Resampling.LANCZOS)  # never enlarges
+        return picture, heat
 
     def adapted(self, name: str) -> tuple[Adapter, np.ndarray]:
         """A saved adapter and the collection's vectors through it, computed once per version and adapter."""

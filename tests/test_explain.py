@@ -120,9 +120,10 @@ def test_what_each_query_is_explained_against(lab):
     assert lab.why(ConditionQuery(Source(item=image.id), "the car")).label == "the condition “the car”"
     assert why.key != lab.why(ConditionQuery(Source(item=image.id), "the car")).key
 
-    assert lab.heatmap(image.id, why).values.ndim == 2
+    picture, heat = lab.explained(image.id, why, width=40)
+    assert heat.values.ndim == 2 and picture.width <= 40 and picture.mode == "RGB"
     with pytest.raises(InputError, match="no stored image"):
-        lab.heatmap(text_item.id, why)
+        lab.explained(text_item.id, why)
     with pytest.raises(QueryError, match="No item"):
         lab.why(NeighboursQuery(Source(item="gone")))
 
