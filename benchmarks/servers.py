@@ -23,11 +23,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_app(env: dict[str, str], timeout: float = 120) -> Iterator[str]:
-    """Run the app on a free port with ``env``; yield its URL once it answers its health check."""
+def streamlit_app(env: dict[str, str], timeout: float = 120, script: str = "app.py") -> Iterator[str]:
+    """Run the app (or another ``script``) on a free port with ``env``; yield its URL once it answers its
+    health check."""
     port = free_port()
     env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
                              "--server.headless", "true", "--server.address", "127.0.0.1"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

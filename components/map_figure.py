@@ -1,6 +1,9 @@
 """The map figure (plotly, WebGL): points coloured by a field, and an optional query overlay.
 
 Hover labels are HTML-escaped: plotly renders a subset of HTML in them, and user text must stay text.
+Above ``LABELLED_UP_TO`` points the figure carries coordinates only (no hover labels, no ids): a million points
+are then 13.7 MB of JSON instead of over 60, pan and zoom stay in the browser, and a click finds its point by
+position (``map_view.selected_indices``).
 """
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from components.palette import Colouring, colouring, sequential
 from indexing.store import Record
 
+LABELLED_UP_TO = 200_000  # above: points carry no hover label or id (payload, see the module docstring)
 MAX_CATEGORIES = 20  # more legend entries than this is noise; the rest share "other"
 OTHER = "(other values)"
 
@@ -99,30 +104,36 @@ def _scatter(coords: np.ndarray, **kwargs):
         marker = kwargs.pop("marker", {})
         marker = {**marker, "size": max(2, marker.get("size", 6) // 2)}
         return go.Scatter3d(x=coords[:, 0], y=coords[:, 1], z=coords[:, 2], marker=marker, **kwargs)
-    return go.Scattergl(x=coords[:, 0], y=coords[:, 1], **kwargs)
+    columns = np.ascontiguousarray(coords.T)  # each axis as one typed array in the JSON
+    return go.Scattergl(x=columns[0], y=columns[1], **kwargs)
 
 
 def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str],
                overlay: Overlay | None = None, selected: int | None = None, height: int = 620,
                scheme: Colouring | None = None, selection_shape: dict | None = None,
-               regions: Regions | None = None) -> go.Figure:
-    """Build the figure; ``customdata`` of every point is its index in ``records``.
+               regions: Regions | None = None, linked: Sequence[int] = ()) -> go.Figure:
+    """Build the figure; ``customdata`` of every point is its index in ``records`` (up to ``LABELLED_UP_TO``
+    points; the query's top-k and the ringed item always carry theirs).
 
     Every trace carries its colour explicitly (``scheme``, default: ``palette.colouring``), so an exported
-    HTML file draws exactly what the page draws."""
+    HTML file draws exactly what the page draws. ``linked`` items (selected on the other model's map) are
+    ringed in red."""
     fig = go.Figure()
     coords = coords.astype(np.float32)
-    labels = np.array([hover_label(r) for r in records], dtype=object)
+    labelled = len(records) <= LABELLED_UP_TO
+    labels = np.array([hover_label(r) for r in records] if labelled else [], dtype=object)
     _, bucketed = _bucket(colours)
     scheme = scheme or colouring(bucketed)
-    bucketed_arr = np.array(bucketed, dtype=object)
+    codes, present = pd.factorize(pd.Series(bucketed, dtype=object))  # hashing: fast at a million points
+    code_of = {c: k for k, c in enumerate(present)}
     dim = 0.25 if overlay else 0.85
     edge = {"width": 0.6, "color": "rgba(60,60,60,0.7)"} if scheme.outline else {"width": 0}
-    for category in [c for c in scheme.order if c in set(bucketed)]:
-        idx = np.flatnonzero(bucketed_arr == category).astype(np.int32)
-        fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(category)[:40], customdata=idx,
-                               hovertext=labels[idx], hoverinfo="text",
-                               marker={"size": 7, "opacity": dim, "color": scheme.colours.get(category, "#9e9e9e"),
+    size = 7 if labelled else 3
+    for category in [c for c in scheme.order if c in code_of]:
+        idx = np.flatnonzero(codes == code_of[category]).astype(np.int32)
+        points = {"customdata": idx, "hovertext": labels[idx], "hoverinfo": "text"} if labelled else {"hoverinfo": "none"}
+        fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(category)[:40], **points,
+                               marker={"size": size, "opacity": dim, "color": scheme.colours.get(category, "#9e9e9e"),
                                        "line": edge},
                                # plotly fades the rest after a click or selection; keep them readable
                                **({"unselected": {"marker": {"opacity": 0.45}}} if coords.shape[1] == 2 else {})))
@@ -134,7 +145,7 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
         fig.add_trace(_scatter(segments, mode="lines", name="links", hoverinfo="skip",
                                line={"width": 1, "color": "rgba(80,80,80,0.6)"}, showlegend=False))
         fig.add_trace(_scatter(coords[nb], mode="markers", name="top-k", customdata=nb,
-                               hovertext=[f"{labels[i]} · {s:.3f}" for i, s in zip(nb, overlay.scores)],
+                               hovertext=[f"{hover_label(records[i])} · {s:.3f}" for i, s in zip(nb, overlay.scores)],
                                hoverinfo="text",
                                marker={"size": 11, "opacity": 1.0, "color": "white",
                                        "line": {"width": 2, "color": "black"}}))
@@ -154,6 +165,10 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
         fig.add_trace(_scatter(regions.centres[shown], mode="text", name="region names", showlegend=False,
                                text=[html.escape(regions.names[c]) for c in shown], hoverinfo="skip",
                                textfont={"size": 13, "color": "#111111"}))
+    if len(linked) and coords.shape[1] == 2:
+        ring = np.asarray(linked, np.int32)
+        fig.add_trace(_scatter(coords[ring], mode="markers", name="selected on the other map", hoverinfo="skip",
+                               marker={"size": 13, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "red"}}))
     if selected is not None and 0 <= selected < len(records):
         fig.add_trace(_scatter(coords[[selected]], mode="markers", name="selected", hoverinfo="skip",
                                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))

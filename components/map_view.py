@@ -9,11 +9,13 @@ import numpy as np
 import streamlit as st
 
 from components.state import MapKeys as K
+from components.map_figure import LABELLED_UP_TO
 from indexing.projection import MapParams
 from indexing.store import Record
 from indexing.trec import safe_cell
 
 MAX_LASSO_VERTICES = 64  # enough for the shape a hand draws; keeps the URL short
+MAX_CLICKED = 20  # points found by position (shift-clicks) on a map without ids
 
 
 def _refit() -> None:
@@ -39,11 +41,16 @@ def map_controls(records: Sequence[Record]) -> MapParams:
               "(from the vocabulary below), or the distinctive words of its texts.")
     c5.toggle("Images", key=K.IMAGES, help="Thumbnails instead of dots for a collection of up to 300 images; "
               "above that, one exemplar image at the centre of each region. They grow as you zoom in (2-D maps).")
+    c5.toggle("Compare", key=K.COMPARE, help="Another model's map of the same items beside this one: a selection "
+              "on either is shown on both, each item coloured by how many nearest neighbours the models share.")
+    if len(records) > LABELLED_UP_TO and st.session_state[K.DIMS] == 3:
+        st.session_state[K.DIMS] = 2  # a 3-D scatter of this many points would stall the browser
     with st.expander("Projection"):
         p1, p2, p3, p4, p5 = st.columns(5)
         p1.slider("n_neighbors", 2, 100, key=K.NEIGHBORS)
         p2.slider("min_dist", 0.0, 1.0, step=0.05, key=K.MIN_DIST)
-        p3.radio("Dimensions", [2, 3], key=K.DIMS, horizontal=True)
+        p3.radio("Dimensions", [2, 3], key=K.DIMS, horizontal=True, disabled=len(records) > LABELLED_UP_TO,
+                 help=f"3-D maps are drawn up to {LABELLED_UP_TO:,} points.")
         p4.number_input("Fit sample", 100, 200_000, step=1000, key=K.SAMPLE,
                         help="Large collections are fitted on a sample; the rest are placed from neighbours.")
         p5.button("Refit", on_click=_refit, help="Fit again on everything, including items added since.")
@@ -56,8 +63,11 @@ def current_params() -> MapParams:
                      dims=int(st.session_state[K.DIMS]), sample=int(st.session_state[K.SAMPLE]))
 
 
-def selected_indices(event) -> list[int]:
-    """Indices (into the map's records) of the points a plotly selection event holds."""
+def selected_indices(event, coords: np.ndarray | None = None) -> list[int]:
+    """Indices (into the map's records) of the points a plotly selection event holds.
+
+    A point's index is its ``customdata``; a map too large to carry ids (``map_figure.LABELLED_UP_TO``) is
+    answered from ``coords``: the box or lasso's points, or the point at a click's position."""
     points = (getattr(event, "selection", None) or {}).get("points", []) if event else []
     out = []
     for p in points:
@@ -66,6 +76,14 @@ def selected_indices(event) -> list[int]:
             data = data[0] if data else None
         if data is not None:
             out.append(int(data))
+    if out or not points or coords is None or not len(coords):
+        return list(dict.fromkeys(out))
+    if region := region_from_event(event):
+        return region_points(region, coords)
+    for p in points[:MAX_CLICKED]:
+        at = [p.get("x"), p.get("y")] + ([p.get("z")] if coords.shape[1] == 3 else [])
+        if all(isinstance(v, (int, float)) for v in at):
+            out.append(int(np.argmin(((coords - np.array(at, np.float32)) ** 2).sum(axis=1))))
     return list(dict.fromkeys(out))
 
 

@@ -1,15 +1,16 @@
-"""Compare two models on the same items: the other model's map beside this one, the selection linked, and
-how many of each item's nearest neighbours the two models share."""
+"""Compare two models on the same items: the other model's map beside this one, a selection on either shown
+on both, and how many of each item's nearest neighbours the two models share."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from components.ingest_jobs import running_progress, start_ingest
 from components.map_data import collection_map
 from components.map_figure import map_figure
-from components.map_view import current_params
+from components.map_view import current_params, selected_indices
 from components.palette import Colouring, sequential
 from components.plain import md_escape
 from components.resources import LabUnavailable, cache_key, open_cached_lab
@@ -17,7 +18,9 @@ from components.sidebar import model_options
 from components.state import Keys
 from indexing.compare import AGREEMENT_K, MAX_COMPARED, aligned, knn_agreement, reencode_plan, sample
 from indexing.lab import Lab
+from indexing.projection import Projection
 
+OTHER_CHART = "compare-chart"
 BANDS = ["0–19 % shared", "20–39 % shared", "40–59 % shared", "60–79 % shared", "80–100 % shared"]
 ABSENT = "not in this map"
 SCHEME = Colouring(BANDS[::-1] + [ABSENT], {**sequential(BANDS[::-1]).colours, ABSENT: "#c8c8c8"})
@@ -35,9 +38,21 @@ def band(share: float) -> str:
     return BANDS[min(4, int(round(share * 100)) // 20)]
 
 
-def compare_panel(lab: Lab, picked: list[int]) -> None:
-    """Pick another model; encode the items it lacks (a background ingest with progress); then its map,
-    coloured by neighbourhood agreement, with this map's selection ringed."""
+@dataclass
+class Comparison:
+    """The other model's lab and map, and the items both models hold (``ia`` here, ``ib`` there) with the share
+    of nearest neighbours they agree on."""
+
+    other: Lab
+    projection: Projection
+    ia: np.ndarray
+    ib: np.ndarray
+    shared: np.ndarray
+
+
+def comparison(lab: Lab) -> Comparison | None:
+    """Pick another model; offer to encode the items it lacks (a background ingest with progress). None, with a
+    line saying why, while there is nothing to compare yet."""
     here = st.session_state.get(Keys.ACTIVE_MODEL)
     options = [m for m in model_options() if m != here]
     other_name = st.selectbox("Other model", options, key="compare-model")
@@ -45,17 +60,17 @@ def compare_panel(lab: Lab, picked: list[int]) -> None:
         other = open_cached_lab(other_name)
     except LabUnavailable as exc:
         st.warning(md_escape(f"“{other_name}” cannot be used here: {str(exc).split('. Loadable here')[0]}."))
-        return
+        return None
     if other.store.name == lab.store.name:
         st.info("That is the model this map already uses; pick another.")
-        return
+        return None
     records, _ = lab.vectors()
     other_ids = {r.id for r in other.vectors()[0]}
     missing = [r for r in records if r.id not in other_ids]
     ending = f"re-encoded under {other.spec.label}"
     if running_progress(ending):
         st.caption("Encoding under the other model; the comparison updates when it is done.")
-        return
+        return None
     if missing:
         st.caption(md_escape(f"{len(missing):,} of the {len(records):,} items are not encoded under "
                              f"{other.spec.label} yet."))
@@ -65,28 +80,37 @@ def compare_panel(lab: Lab, picked: list[int]) -> None:
     ia, ib, shared = _agreement(lab, other, cache_key(lab), lab.version(), cache_key(other), other.version())
     if len(ia) < 3:
         st.caption("Fewer than 3 items are encoded under both models: nothing to compare yet.")
-        return
-    k = min(AGREEMENT_K, len(ia) - 1)
-    sampled = f"a sample of {len(ia):,}" if len(ia) == MAX_COMPARED else f"{len(ia):,}"
-    st.metric(f"Share of each item's {k} nearest neighbours that both models have (mean over {sampled} items)",
-              f"{float(shared.mean()):.0%}")
+        return None
     projection, _ = collection_map(other, current_params(), 0)  # never starts a refit of the other model's map
-    other_records = other.vectors()[0]
+    return Comparison(other, projection, ia, ib, shared)
+
+
+def selected_there(comp: Comparison) -> list[int]:
+    """The items selected on the other model's map, as indices into this map's records (the link back)."""
+    picked = selected_indices(st.session_state.get(OTHER_CHART), comp.projection.coords)
+    here = dict(zip(comp.ib.tolist(), comp.ia.tolist()))
+    return [here[j] for j in picked if j in here]
+
+
+def other_map(comp: Comparison, picked: list[int]) -> None:
+    """The other model's map, coloured by neighbourhood agreement, with this map's selection ringed; selecting
+    on it selects the same items on this map."""
+    k = min(AGREEMENT_K, len(comp.ia) - 1)
+    sampled = f"a sample of {len(comp.ia):,}" if len(comp.ia) == MAX_COMPARED else f"{len(comp.ia):,}"
+    st.metric(f"Share of each item's {k} nearest neighbours that both models have (mean over {sampled} items)",
+              f"{float(comp.shared.mean()):.0%}")
+    other_records = comp.other.vectors()[0]
     colours = [ABSENT] * len(other_records)
-    for j, s in zip(ib, shared):
+    for j, s in zip(comp.ib, comp.shared):
         colours[j] = band(float(s))
-    where = {i: j for i, j in zip(ia.tolist(), ib.tolist())}
-    ringed = [where[i] for i in picked if i in where]
-    fig = map_figure(projection.coords, other_records, colours, scheme=SCHEME, height=480)
-    flat = projection.coords.shape[1] == 2
-    if ringed and flat:
-        fig.add_trace(go.Scattergl(x=projection.coords[ringed, 0], y=projection.coords[ringed, 1], mode="markers",
-                                   name="selected here", hoverinfo="skip",
-                                   marker={"size": 13, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "red"}}))
-    st.caption(md_escape(f"{other.spec.label}: each item coloured by the share of its {k} nearest neighbours "
+    there = dict(zip(comp.ia.tolist(), comp.ib.tolist()))
+    ringed = [there[i] for i in picked if i in there]
+    flat = comp.projection.coords.shape[1] == 2
+    fig = map_figure(comp.projection.coords, other_records, colours, scheme=SCHEME, linked=ringed)
+    st.plotly_chart(fig, key=OTHER_CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    st.caption(md_escape(f"{comp.other.spec.label}: each item coloured by the share of its {k} nearest neighbours "
                          f"that this model also has among its {k}"
                          + ("" if not flat else
-                            f"; the {len(ringed)} item{'s' if len(ringed) > 1 else ''} selected on the map above "
+                            f"; the {len(ringed)} item{'s' if len(ringed) > 1 else ''} selected on the left "
                             f"{'are' if len(ringed) > 1 else 'is'} ringed in red." if ringed
-                            else "; select points on the map above to see where they land here.")))
-    st.plotly_chart(fig, key="compare-chart")
+                            else "; select points on either map to see where they land on the other.")))

@@ -65,6 +65,7 @@ class MapKeys:
     HAD_SELECTION = "map_had_selection"
     NAMES = "map_names"  # draw the regions' names
     IMAGES = "map_images"  # draw thumbnails (every image of a small collection, else exemplars)
+    COMPARE = "compare-on"  # a second model's map beside this one
 
     # The ranges are the widgets' own: a value outside them would make the widget raise.
     URL = {QUERY: UrlField(str), ITEM: UrlField(str), COLOUR: UrlField(str), SELECTED: UrlField(str),
@@ -72,4 +73,4 @@ class MapKeys:
            DIMS: UrlField(int, choices=(2, 3)), SAMPLE: UrlField(int, 100, 200_000), K: UrlField(int, 1, 100)}
     DEFAULTS = {QUERY: "", ITEM: "", COLOUR: "kind", SELECTED: "", REGION: "", NEIGHBORS: 15, MIN_DIST: 0.1,
                 DIMS: 2, SAMPLE: 10_000, K: 10, REFIT: 0, HAD_SELECTION: False,
-                NAMES: True, IMAGES: True}
+                NAMES: True, IMAGES: True, COMPARE: False}

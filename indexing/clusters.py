@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+FIT_SAMPLE = 100_000  # k-means sees at most this many items; 20 centres are well placed long before that
+CHUNK = 50_000
 
 @dataclass
 class Clusters:
@@ -14,7 +16,8 @@ class Clusters:
 
 
 def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, n_representatives: int = 4) -> Clusters:
-    """K-means on unit vectors (k defaults to about sqrt(N/2), between 2 and 20)."""
+    """K-means on unit vectors (k defaults to about sqrt(N/2), between 2 and 20), fitted on at most
+    ``FIT_SAMPLE`` of them (seeded), every item then assigned to its nearest centre."""
     n = len(vectors)
     if n == 0:
         return Clusters(np.zeros(0, int), [], [])
@@ -22,9 +25,16 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, n_represen
     k = max(1, min(k, n))
     from sklearn.cluster import MiniBatchKMeans
 
-    model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048).fit(vectors)
-    labels = model.labels_.astype(int)
-    distances = np.linalg.norm(vectors - model.cluster_centers_[labels], axis=1)
+    fit_on = (np.sort(np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE
+              else np.arange(n))
+    model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048).fit(
+        np.asarray(vectors[fit_on], np.float32))
+    labels, distances = np.empty(n, int), np.empty(n, np.float32)
+    for start in range(0, n, CHUNK):  # no full-size temporaries at a million vectors
+        block = np.asarray(vectors[start:start + CHUNK], np.float32)
+        labels[start:start + CHUNK] = model.predict(block)
+        distances[start:start + CHUNK] = np.linalg.norm(block - model.cluster_centers_[labels[start:start + CHUNK]],
+                                                        axis=1)
     sizes, reps = [], []
     for c in range(k):
         members = np.flatnonzero(labels == c)

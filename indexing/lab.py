@@ -22,6 +22,7 @@ from indexing.query_specs import QuerySpec
 from indexing.settings import Settings, load_settings
 from indexing.sources import Plan
 from indexing.store import Record, Store, open_client, reopen_client
+from indexing.vector_files import VectorFiles
 from indexing.writelock import write_lock
 
 EXPLAIN_PX = 600  # an image is explained from a decoding at least this wide (the heatmap reads it at ≤ 576 px)
@@ -68,11 +69,14 @@ class Lab:
         return f"{self._seen or '-'}:{self.store.count()}"
 
     def snapshot(self) -> Snapshot:
-        """Every record and its vector (with lookups), fetched once per collection version."""
+        """Every record and its vector (with lookups), fetched once per collection version; the vectors are
+        memory-mapped from their one file (``vector_files``), shared with the map fit and other processes."""
         with self._lock:
             version = self.version()
             if self._snapshot is None or self._snapshot[0] != version:
-                self._snapshot = (version, Snapshot(*self.store.all()))
+                records, vectors = self.store.all()
+                shared = VectorFiles(self.settings.data_dir).share(self.store.name, [r.id for r in records], vectors)
+                self._snapshot = (version, Snapshot(records, shared))
             return self._snapshot[1]
 
     def vectors(self) -> tuple[list[Record], np.ndarray]:

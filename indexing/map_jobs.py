@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from indexing.projection import MapCache, MapParams, Projection, extend, get_map, preview
+from indexing.vector_files import VectorFiles, load
 
 NUMBA_CACHE = Path(os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "simlab" / "numba")
 _CHILDREN: list[tuple[subprocess.Popen, Path]] = []  # every fit this process started, so none outlives it
@@ -69,7 +70,8 @@ class MapJobs:
             self.jobs_dir.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.jobs_dir, suffix=".npz")
             os.close(fd)
-            np.savez(tmp, ids=np.array(ids, dtype=str), vectors=np.asarray(vectors, np.float32))
+            shared = VectorFiles(self.cache.root.parent).share(collection, ids, vectors)  # no copy when mapped
+            np.savez(tmp, ids=np.array(ids, dtype=str), vectors=str(getattr(shared, "filename", "") or ""))
             log = Path(tmp).with_suffix(".log")
             NUMBA_CACHE.mkdir(parents=True, exist_ok=True)
             env = {**os.environ, "NUMBA_CACHE_DIR": str(NUMBA_CACHE)}
@@ -134,7 +136,7 @@ class MapJobs:
 
 def _fit_job(job: Path, data_dir: Path, collection: str, params: MapParams) -> None:
     with np.load(job, allow_pickle=False) as z:
-        ids, vectors = [str(i) for i in z["ids"]], z["vectors"]
+        ids, vectors = [str(i) for i in z["ids"]], load(str(z["vectors"]))
     try:
         get_map(MapCache(data_dir), collection, ids, vectors, params, refit=True)
     finally:

@@ -21,6 +21,8 @@ import numpy as np
 from indexing.errors import SimLabError
 from indexing.ranking import normalise
 
+CHUNK = 4096  # rows reduced or placed at a time
+REFERENCE_CHUNK = 65_536  # reference rows normalised at a time when placing
 Say = Callable[[str], None]  # a status line (ingest's progress callbacks count items instead)
 
 
@@ -76,7 +78,10 @@ def place(queries: np.ndarray, reference: np.ndarray, coords: np.ndarray, k: int
     queries = normalise(np.atleast_2d(queries).astype(np.float32))
     if len(reference) == 0:
         return np.zeros((len(queries), coords.shape[1] if coords.ndim == 2 else 2), np.float32)
-    sims = queries @ normalise(reference.astype(np.float32)).T
+    sims = np.empty((len(queries), len(reference)), np.float32)
+    for start in range(0, len(reference), REFERENCE_CHUNK):  # a (memory-mapped) million is never copied whole
+        block = normalise(np.asarray(reference[start:start + REFERENCE_CHUNK], np.float32))
+        sims[:, start:start + REFERENCE_CHUNK] = queries @ block.T
     k = min(k, len(reference))
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     top_sims = np.take_along_axis(sims, top, axis=1)
@@ -89,11 +94,25 @@ def place(queries: np.ndarray, reference: np.ndarray, coords: np.ndarray, k: int
     return placed.astype(np.float32)
 
 
-def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
+def _pca(vectors: np.ndarray, dims: int, seed: int, fit_on: np.ndarray | None = None) -> np.ndarray:
+    """``vectors`` (normalised) reduced to ``dims`` by a PCA fitted on the rows ``fit_on`` (default all),
+    applied in chunks: a million vectors are never copied whole."""
     from sklearn.decomposition import PCA
 
-    dims = min(dims, vectors.shape[0], vectors.shape[1])
-    return PCA(n_components=dims, random_state=seed).fit_transform(vectors).astype(np.float32)
+    fit_on = np.arange(len(vectors)) if fit_on is None else fit_on
+    dims = min(dims, len(fit_on), vectors.shape[1])
+    pca = PCA(n_components=dims, random_state=seed).fit(normalise(np.asarray(vectors[fit_on], np.float32)))
+    out = np.empty((len(vectors), dims), np.float32)
+    for start in range(0, len(vectors), CHUNK):
+        out[start:start + CHUNK] = pca.transform(normalise(np.asarray(vectors[start:start + CHUNK], np.float32)))
+    return out
+
+
+def _sample(n: int, params: MapParams) -> np.ndarray:
+    """The items a map is fitted on: all of them, or a seeded sample of ``params.sample``."""
+    if n <= params.sample:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(params.seed).choice(n, params.sample, replace=False))
 
 
 def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()) -> Projection:
@@ -103,7 +122,7 @@ def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()
     n = len(ids)
     coords = np.zeros((n, params.dims), np.float32)
     if n > 1:
-        reduced = _pca(normalise(np.asarray(vectors, np.float32)), params.dims, params.seed)
+        reduced = _pca(vectors, params.dims, params.seed, _sample(n, params))
         coords[:, :reduced.shape[1]] = reduced
     return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start, method="pca")
 
@@ -117,7 +136,6 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
     start = time.perf_counter()
     if n == 0:
         return Projection([], np.zeros((0, params.dims), np.float32), np.zeros(0, bool), params)
-    vectors = normalise(np.asarray(vectors, np.float32))
     if n <= max(params.dims + 2, 8):
         # Too few points for UMAP's graph: a PCA layout says the same thing honestly.
         coords = np.zeros((n, params.dims), np.float32)
@@ -125,15 +143,15 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
             reduced = _pca(vectors, params.dims, params.seed)
             coords[:, :reduced.shape[1]] = reduced
         return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start)
-    say(f"reducing {n:,} vectors with PCA")
-    reduced = _pca(vectors, 50, params.seed) if vectors.shape[1] > 50 and n > 50 else vectors
-    rng = np.random.default_rng(params.seed)
-    sample = np.sort(rng.choice(n, params.sample, replace=False)) if n > params.sample else np.arange(n)
+    sample = _sample(n, params)
+    reduce = vectors.shape[1] > 50 and n > 50
+    say(f"reducing {n:,} vectors with PCA" if reduce else f"normalising {n:,} vectors")
+    reduced = _pca(vectors, 50, params.seed, sample) if reduce else normalise(np.asarray(vectors, np.float32))
     say(f"fitting UMAP on {len(sample):,} items")
     import umap
 
     reducer = umap.UMAP(n_neighbors=min(params.n_neighbors, len(sample) - 1), min_dist=params.min_dist,
-                        n_components=params.dims, metric="cosine" if reduced is vectors else "euclidean",
+                        n_components=params.dims, metric="euclidean" if reduce else "cosine",
                         random_state=params.seed, init="spectral" if len(sample) > 50 else "random",
                         n_epochs=200, n_jobs=1, low_memory=False)
     coords = np.zeros((n, params.dims), np.float32)
@@ -143,7 +161,7 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
     rest = np.flatnonzero(~fitted)
     if len(rest):
         say(f"placing the other {len(rest):,} items from their neighbours")
-        for chunk in np.array_split(rest, max(1, len(rest) // 4096)):
+        for chunk in np.array_split(rest, max(1, len(rest) // CHUNK)):
             coords[chunk] = place(reduced[chunk], reduced[sample], coords[sample])
     return Projection(list(ids), coords, fitted, params, time.perf_counter() - start)
 

@@ -4,11 +4,11 @@ import streamlit as st
 from components.cards import item_card
 from components.gallery import gallery
 from components.map_data import collection_clusters, collection_map, region_names
-from components.map_figure import Regions, colour_values, map_figure
+from components.map_figure import LABELLED_UP_TO, Regions, colour_values, map_figure
 from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points
 from components.map_overlay import overlay_of
 from components.map_status import map_status
-from components.model_compare import compare_panel
+from components.model_compare import comparison, other_map, selected_there
 from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
                                  selection_csv)
 from components.plain import md_escape
@@ -52,10 +52,19 @@ if text or item:
         st.error(md_escape(exc))
 
 ids = [r.id for r in records]
+comparing = st.session_state[K.COMPARE]
+if comparing:  # the two maps side by side, what is selected below them
+    left, right = st.columns(2)
+    details = st.container()
+    with right:
+        comp = comparison(lab)
+else:
+    left, details = st.columns([3, 2])
+    comp = None
 # The chart's selection as the browser last sent it, read before the figure is drawn again, so the ring
 # marks the point just clicked.
 chart_state = st.session_state.get(K.CHART)
-picked, region = selected_indices(chart_state), region_from_event(chart_state)
+picked, region = selected_indices(chart_state, projection.coords), region_from_event(chart_state)
 if picked or region:  # the user clicked or selected in this session: that wins over the link
     st.session_state[K.HAD_SELECTION] = True
     st.session_state[K.REGION] = region
@@ -65,45 +74,52 @@ elif st.session_state[K.HAD_SELECTION]:  # the user cleared the selection
     st.session_state[K.REGION], st.session_state[K.HAD_SELECTION] = "", False
 else:  # a shared link's box or lasso
     picked = region_points(st.session_state[K.REGION], projection.coords)
+linked = selected_there(comp) if comp is not None else []
 selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
 colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels, names)
 regions = None if clusters is None else Regions.of(projection.coords, clusters.labels,
                                                    names or [""] * len(clusters.sizes))
 fig = map_figure(projection.coords, records, colours, overlay, selected,
-                 selection_shape=region_shape(st.session_state[K.REGION]), regions=regions if names else None)
+                 selection_shape=region_shape(st.session_state[K.REGION]), regions=regions if names else None,
+                 linked=linked)
 drawn, exemplars = 0, not few
 if pictures:
     written = regions.readable(projection.coords) if names and regions is not None else None
     picks, at, exemplars = picture_points(records, projection.coords, clusters,
                                           None if regions is None else regions.centres, written)
     drawn = add_pictures(fig, records, lab.blobs, picks, at, exemplars)
-left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    if len(records) > LABELLED_UP_TO:
+        st.caption(f"{len(records):,} points: above {LABELLED_UP_TO:,} they are drawn without hover labels "
+                   "(the page would send tens of megabytes); click a point to see it, or select a region.")
     if drawn:
         what = ("an exemplar per named region, above its name" if exemplars and names else
                 "an exemplar per region" if exemplars else "every image")
         st.caption(f"Pictures: {what} ({drawn:,}); they grow as you zoom in.")
     st.download_button("Download map (HTML)", data=lambda: fig.to_html(include_plotlyjs=True),
                        file_name="simlab-map.html", mime="text/html", on_click="ignore")
-    if st.toggle("Compare with another model", key="compare-on", help="The same items under a second model: its "
-                 "map under this one, your selection ringed there, and how many nearest neighbours the two share."):
-        compare_panel(lab, picked)
+if comp is not None:
+    with right:
+        other_map(comp, picked)
+if linked and not picked:
+    picked = linked  # selected on the other model's map: shown here as this map's selection
 
 save_to_url(K.URL)
 
-with right:
+with details:
+    columns = 4 if comparing else 2
     if results:
         st.subheader(f"Top {len(overlay.neighbours)} for the query")
         save_query_button(lab, results.spec, key="save-map")
-        gallery(results.hits(), lab.blobs, columns=2, key_prefix="map-q", why=Explainer(lab, results.spec))
+        gallery(results.hits(), lab.blobs, columns=columns, key_prefix="map-q", why=Explainer(lab, results.spec))
     elif len(picked) > 1:
-        st.subheader(f"{len(picked)} selected")
-        st.download_button("Download selection (CSV)",
-                           selection_csv([records[i] for i in picked],
-                                         [names[clusters.labels[i]] for i in picked] if names else None),
-                           file_name="simlab-selection.csv", mime="text/csv")
-        gallery([records[i] for i in picked[:48]], lab.blobs, columns=2, key_prefix="map-sel",
+        st.subheader(f"{len(picked):,} selected" + (" on the other model's map" if picked is linked else ""))
+        st.download_button("Download selection (CSV)", on_click="ignore", file_name="simlab-selection.csv",
+                           mime="text/csv", data=lambda: selection_csv(
+                               [records[i] for i in picked], [names[clusters.labels[i]] for i in picked] if names
+                               else None))
+        gallery([records[i] for i in picked[:48]], lab.blobs, columns=columns, key_prefix="map-sel",
                 why=Explainer.shared(lab, vectors[picked], "what the selected items share"))
     elif st.session_state[K.SELECTED] in ids:
         i = ids.index(st.session_state[K.SELECTED])
@@ -111,7 +127,7 @@ with right:
         item_card(records[i], lab.blobs, key_prefix="map-item")
         st.caption("Nearest neighbours")
         neighbours = NeighboursQuery(Source(item=ids[i]), k=6)
-        gallery(lab.run(neighbours).hits(), lab.blobs, columns=2, key_prefix="map-nb", why=Explainer(lab, neighbours))
+        gallery(lab.run(neighbours).hits(), lab.blobs, columns=columns, key_prefix="map-nb", why=Explainer(lab, neighbours))
     else:
         st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
                    "or put a query on the map.")

@@ -2,6 +2,7 @@
 import base64
 import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -36,9 +37,9 @@ def n_points(trace: dict) -> int:
     return len(data or [])
 
 
-def select_points(at: AppTest, indices: list[int]) -> AppTest:
+def select_points(at: AppTest, indices: list[int], chart: int = 0) -> AppTest:
     """Send a selection the way the browser does: as the chart widget's state on the next run."""
-    chart_id = at.get("plotly_chart")[0].proto.id
+    chart_id = at.get("plotly_chart")[chart].proto.id
     states = at._tree.get_widget_states
 
     def with_selection():
@@ -180,3 +181,21 @@ def test_a_box_or_lasso_event_becomes_short_url_text_that_selects_the_same_point
     assert lasso.startswith("lasso:") and lasso.count(";") < 64 and len(lasso) < 2000  # a hand-drawn loop, bounded
     coords = np.array([[0, 0], [1, 1], [5, 5]], np.float32)
     assert region_points(lasso, coords) == [0, 1] and region_from_event(None) == ""
+
+
+def test_a_map_past_the_labelled_size_sends_coordinates_only_and_finds_clicks_by_position(monkeypatch):
+    import components.map_figure as map_figure_module
+    from components.map_view import selected_indices
+
+    monkeypatch.setattr(map_figure_module, "LABELLED_UP_TO", 50)
+    rng = np.random.default_rng(0)
+    coords = rng.normal(size=(200, 2)).astype(np.float32)
+    records = [Record(f"id{i}", "image", f"<b>{i}</b>.jpg", None, {"g": str(i % 3)}) for i in range(200)]
+    data = json.loads(map_figure(coords, records, [r.metadata["g"] for r in records]).to_json())["data"]
+    assert sum(len(base64.b64decode(t["x"]["bdata"])) // 4 for t in data) == 200
+    assert all("customdata" not in t and "hovertext" not in t and t["hoverinfo"] == "none" for t in data)
+    click = SimpleNamespace(selection={"points": [{"x": float(coords[17, 0]), "y": float(coords[17, 1])}]})
+    assert selected_indices(click, coords) == [17]
+    box = SimpleNamespace(selection={"points": [{"x": 0.0, "y": 0.0}], "box": [{"x": [-0.5, 0.5], "y": [-0.5, 0.5]}]})
+    inside = np.flatnonzero((np.abs(coords) <= 0.5).all(axis=1)).tolist()
+    assert inside and selected_indices(box, coords) == inside

@@ -64,13 +64,39 @@ def test_map_compares_with_another_model_and_rings_the_selection(env, tiny_encod
     charts = at.get("plotly_chart")
     assert len(charts) == 2
     traces = json.loads(charts[1].proto.spec)["data"]
-    [ring] = [t for t in traces if t["name"] == "selected here"]
+    [ring] = [t for t in traces if t["name"] == "selected on the other map"]
     # the rings sit where the same items (by id) are drawn on the other model's map
     other_ids = [r.id for r in open_lab(load_settings(), encoder=shapes_encoder).vectors()[0]]
     where = {}
     for t in traces:
-        if t.get("customdata") is not None and t["name"] != "selected here":
+        if t.get("customdata") is not None and t["name"] != "selected on the other map":
             for j, x, y in zip(values(t["customdata"]), values(t["x"]), values(t["y"])):
                 where[other_ids[int(j)]] = (round(float(x), 4), round(float(y), 4))
     rings = sorted((round(float(x), 4), round(float(y), 4)) for x, y in zip(values(ring["x"]), values(ring["y"])))
     assert rings == sorted(where[records[i].id] for i in (0, 1, 2))
+
+
+def test_a_selection_on_the_other_models_map_is_shown_on_this_one(env, tiny_encoder, shapes_encoder):
+    from tests.test_app_map import select_points
+
+    tiny = open_lab(load_settings(), encoder=tiny_encoder)
+    tiny.ingest(demo_plan(20, seed=6))
+    records, _ = tiny.vectors()
+    shapes = open_lab(load_settings(), encoder=shapes_encoder)
+    shapes.ingest(reencode_plan(records[::-1], tiny.blobs, "tiny"))
+    at = AppTest.from_file(str(REPO / "pages/3_Map.py"), default_timeout=300).run()
+    at.toggle(key="compare-on").set_value(True).run()
+    at.selectbox(key="compare-model").set_value("simlab-shapes").run()
+    other_records = shapes.vectors()[0]
+    at = select_points(at, [0, 1, 2], chart=1)  # indices into the other model's records
+    assert not at.exception
+    assert any(h.value == "3 selected on the other model's map" for h in at.subheader)
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    [ring] = [t for t in traces if t["name"] == "selected on the other map"]
+    here = {}
+    for t in traces:
+        if t.get("customdata") is not None and t["name"] != "selected on the other map":
+            for i, x, y in zip(values(t["customdata"]), values(t["x"]), values(t["y"])):
+                here[records[int(i)].id] = (round(float(x), 4), round(float(y), 4))
+    rings = sorted((round(float(x), 4), round(float(y), 4)) for x, y in zip(values(ring["x"]), values(ring["y"])))
+    assert rings == sorted(here[other_records[j].id] for j in (0, 1, 2))
