@@ -4,12 +4,14 @@ component, each in a real Streamlit page in headless Chromium, N synthetic map p
     python -m benchmarks.map_renderers --n 1000000 [--renderers plotly,atlas] [--json]
 
 Per renderer: ready_s (from opening the page to the points drawn), received_mb (everything the server sent
-over the websocket), zoom_ms (a mouse-wheel zoom until two frames have been drawn after it), zoom_messages
-(messages the browser sent to the server during the zoom: 0 means no server round-trip), and
+over the websocket), zoom_ms (the toolbar's zoom-in until two frames have been drawn after it), pan_ms (a
+mouse drag, likewise), view_changed (the screen differs afterwards: the zoom and pan happened),
+zoom_pan_messages (messages the browser sent the server meanwhile: 0 means no server round-trip), and
 server_cpu_s (the Streamlit process's CPU time for the page). Embedding Atlas is optional
 (``pip install --no-deps embedding-atlas``: its Streamlit component needs nothing else; the package's own
-dependencies include pandas ≥ 3, sentence-transformers, litellm and duckdb): without it that row says so.
-Chromium here has no GPU (software WebGL), so the browser times are an upper bound.
+dependencies include pandas ≥ 3, sentence-transformers, litellm and duckdb): without it that row says so. A
+renderer that fetches code from the internet at run time fails here (no network), and the row says which
+address it needed. Chromium here has no GPU (software WebGL), so the browser times are an upper bound.
 """
 from __future__ import annotations
 
@@ -43,7 +45,27 @@ else:
 st.write("drawn")
 '''
 
+TIMEOUT_MS = 240_000  # a renderer that has drawn nothing by then has failed here
 DRAWN = {"plotly": ".js-plotly-plot .gl-container canvas", "atlas": "iframe"}
+
+
+def _drawn(page, renderer: str, offline: list[str], deadline: float):
+    """The frame the points are drawn in, once they are; None if a request to the outside failed first (after a
+    short grace) or the deadline passed."""
+    failed_at = None
+    while time.time() < deadline:
+        if renderer == "plotly" and page.query_selector(DRAWN["plotly"]):
+            return page.main_frame
+        if renderer == "atlas":
+            for frame in page.frames[1:]:
+                if frame.query_selector("canvas"):
+                    return frame
+        if offline:
+            failed_at = failed_at or time.time()
+            if time.time() - failed_at > 20:
+                return None
+        time.sleep(0.25)
+    return None
 
 
 def coords_file(n: int, folder: str) -> str:
@@ -74,6 +96,14 @@ def _streamlit_pid(port: str) -> int:
 
 
 def measure(renderer: str, coords: str, folder: str) -> dict:
+    """One renderer's figures, or ``error`` with what went wrong (a screenshot is kept in ``folder``)."""
+    try:
+        return _measure(renderer, coords, folder)
+    except Exception as exc:  # a renderer that fails here is a finding, not a crash of the benchmark
+        return {"renderer": renderer, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+
+
+def _measure(renderer: str, coords: str, folder: str) -> dict:
     from playwright.sync_api import sync_playwright
 
     if renderer == "atlas" and importlib.util.find_spec("embedding_atlas") is None:
@@ -93,34 +123,51 @@ def measure(renderer: str, coords: str, folder: str) -> dict:
             ws.on("framesent", lambda payload: sent.__setitem__(0, sent[0] + 1))
 
         page.on("websocket", watch)
+        offline: list[str] = []  # requests that left this machine and failed (no network here)
+        page.on("requestfailed", lambda r: offline.append(r.url) if "127.0.0.1" not in r.url else None)
         start = time.perf_counter()
-        page.goto(url, timeout=600_000)
-        page.wait_for_selector(DRAWN[renderer], timeout=600_000)
-        target = page
-        if renderer == "atlas":
-            target = page.frame_locator("iframe").first.locator("canvas").first
-            target.wait_for(timeout=600_000)
-            frame = page.frames[-1]
-        else:
-            frame = page.main_frame
+        page.goto(url, timeout=TIMEOUT_MS)
+        frame = _drawn(page, renderer, offline, time.time() + TIMEOUT_MS / 1000)
+        if frame is None:
+            page.screenshot(path=str(Path(folder) / f"{renderer}-failed.png"))
+            browser.close()
+            why = f"needs the network: {offline[0].split('/')[2]} ({offline[0].rsplit('/', 1)[1]})" if offline else \
+                f"nothing drawn within {TIMEOUT_MS // 1000} s"
+            return {"renderer": renderer, "error": f"draws nothing here, {why}"}
         frame.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         ready_s = time.perf_counter() - start
         page.wait_for_function("() => document.querySelector('[data-testid=stApp]')?.dataset.testScriptState"
-                               " === 'notRunning'", timeout=600_000)
+                               " === 'notRunning'", timeout=TIMEOUT_MS)
         server_cpu_s = _cpu_seconds(pid) - cpu_before if pid else float("nan")
         box = (page.locator(".js-plotly-plot").first if renderer == "plotly" else page.locator("iframe").first
                ).bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        frames = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
         sent_before = sent[0]
-        zooms = []
+        zooms, pans = [], []
+        before = page.screenshot()
         for _ in range(3):
             start = time.perf_counter()
-            page.mouse.wheel(0, -300)
-            frame.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            if renderer == "plotly":
+                page.locator(".modebar-btn[data-title='Zoom in']").first.click()
+            else:
+                page.mouse.move(x, y)
+                page.mouse.wheel(0, -300)
+            frame.evaluate(frames)
             zooms.append((time.perf_counter() - start) * 1000)
+        for _ in range(3):  # drag the map sideways (pan is the default drag)
+            start = time.perf_counter()
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x + 120, y + 40, steps=4)
+            page.mouse.up()
+            frame.evaluate(frames)
+            pans.append((time.perf_counter() - start) * 1000)
         time.sleep(1.0)
+        moved = page.screenshot() != before
         result = {"renderer": renderer, "ready_s": round(ready_s, 2), "received_mb": round(received[0] / 1e6, 2),
-                  "zoom_ms": round(float(np.median(zooms)), 1), "zoom_messages": sent[0] - sent_before,
+                  "zoom_ms": round(float(np.median(zooms)), 1), "pan_ms": round(float(np.median(pans)), 1),
+                  "view_changed": moved, "zoom_pan_messages": sent[0] - sent_before,
                   "server_cpu_s": round(server_cpu_s, 2)}
         page.screenshot(path=str(Path(folder) / f"{renderer}.png"))
         browser.close()

@@ -24,8 +24,8 @@ def _spec(model: str, pretrained: str | None) -> ModelSpec:
 
 
 @st.cache_resource(show_spinner="Loading the model…")
-def _encoder(spec: ModelSpec, batch_size: int):
-    return load_encoder(spec, batch_size)
+def _encoder(spec: ModelSpec, batch_size: int, device: str):
+    return load_encoder(spec, batch_size, device)
 
 
 @st.cache_resource(show_spinner="Opening the store…")
@@ -35,7 +35,7 @@ def _client(settings: Settings):
 
 @st.cache_resource(show_spinner=False)
 def _lab(settings: Settings, spec: ModelSpec) -> Lab:
-    return open_lab(settings, encoder=_encoder(spec, settings.batch_size), client=_client(settings))
+    return open_lab(settings, encoder=_encoder(spec, settings.batch_size, settings.device), client=_client(settings))
 
 
 class LabUnavailable(SimLabError, RuntimeError):

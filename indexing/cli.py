@@ -9,6 +9,7 @@ from pathlib import Path
 
 from indexing.lab import Lab, open_lab
 from indexing.models import ModelUnavailable
+from indexing.ray_ingest import RayUnavailable
 from indexing.progress import terminal_progress
 from indexing.query_specs import DEFAULT_K, NeighboursQuery, QueryError, QuerySpec, Source, from_json
 from indexing.settings import load_settings
@@ -19,9 +20,9 @@ from indexing.writelock import StoreBusy
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
 
-def _ingest_with_progress(lab: Lab, plan: Plan) -> dict:
+def _ingest_with_progress(lab: Lab, plan: Plan, engine: str = "plain", ray_address: str | None = None) -> dict:
     with terminal_progress("ingest", "item") as progress:
-        return lab.ingest(plan, progress).as_dict()
+        return lab.ingest(plan, progress, engine, ray_address).as_dict()
 
 
 def _report(summary: dict) -> int:
@@ -34,7 +35,7 @@ def _report(summary: dict) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    return _report(_ingest_with_progress(open_lab(), plan_paths(args.paths)))
+    return _report(_ingest_with_progress(open_lab(), plan_paths(args.paths), args.engine, args.ray_address))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -211,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ing = sub.add_parser("ingest", help="add files, folders (recursive), zips, txt/csv/jsonl")
     ing.add_argument("paths", nargs="+")
+    ing.add_argument("--engine", choices=("plain", "ray"), default="plain",
+                     help="plain: this process; ray: a Ray cluster (decode tasks, an encoding actor pool)")
+    ing.add_argument("--ray-address", help="the cluster to use with --engine ray (HOST:6379); default: a local one")
     ing.set_defaults(run=cmd_ingest)
 
     demo = sub.add_parser("demo", help="render and ingest the shapes demo world")
@@ -289,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_settings()
         return args.run(args)
-    except (ModelUnavailable, StoreUnavailable, DimensionMismatch, StoreBusy) as exc:  # BenchmarkDataError is a ValueError
+    except (ModelUnavailable, StoreUnavailable, DimensionMismatch, StoreBusy, RayUnavailable) as exc:  # BenchmarkDataError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     except (QueryError, ValueError, OSError) as exc:

@@ -14,12 +14,23 @@ from indexing.models import ModelSpec, ModelUnavailable, loadable_here, weights_
 log = logging.getLogger(__name__)
 
 
+def pick_device(setting: str = "auto") -> str:
+    """The torch device for ``SIMLAB_DEVICE``: auto is CUDA when present; asking for CUDA without it is an error."""
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailable("SIMLAB_DEVICE=cuda, but PyTorch sees no CUDA device (torch.cuda.is_available() is "
+                               "False): set SIMLAB_DEVICE=auto or cpu, or install a CUDA build of torch.")
+    if setting == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return setting
+
+
 class Encoder:
-    """Encodes images and texts into one normalised space; batched; CUDA + fp16 autocast when present."""
+    """Encodes images and texts into one normalised space; batched. On CUDA: half precision (autocast) and
+    batches copied from pinned memory without blocking."""
 
     def __init__(self, spec: ModelSpec, device: str | None = None, batch_size: int = 32):
         self.spec = spec
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = pick_device(device or "auto")
         self.batch_size = batch_size
         self.model, self.preprocess = _create(spec, self.device)
         self.model.eval()
@@ -30,8 +41,9 @@ class Encoder:
             self.dim = int(self.encode_texts(["probe"]).shape[1])
 
     def _run(self, fn, batch: torch.Tensor) -> np.ndarray:
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=self.device == "cuda"):
-            out = fn(batch.to(self.device))
+        cuda = self.device == "cuda"
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+            out = fn(batch.pin_memory().to(self.device, non_blocking=True) if cuda else batch)
         out = torch.nn.functional.normalize(out.float(), dim=-1)
         return out.cpu().numpy().astype(np.float32)
 
@@ -71,6 +83,7 @@ def _create(spec: ModelSpec, device: str):
     if not weights_reachable(spec):  # fail in seconds, not after a minute of download retries
         raise ModelUnavailable(f"Cannot load {spec.label}: its weights are not in the local cache and the model hub "
                                f"cannot be reached (offline?). Loadable here: {'; '.join(loadable_here())}.")
+    spec.register()
     try:
         # Random init is seeded, so every process gets the same "random" model and vectors stay comparable.
         with torch.random.fork_rng(devices=[]):

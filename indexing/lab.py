@@ -118,15 +118,23 @@ class Lab:
     def spec(self) -> ModelSpec:
         return self.encoder.spec
 
-    def ingest(self, plan: Plan, progress: Progress | None = None) -> Summary:
-        """Run a plan into the store; refused at once (``StoreBusy``) while another process is writing."""
+    def ingest(self, plan: Plan, progress: Progress | None = None, engine: str = "plain",
+               ray_address: str | None = None) -> Summary:
+        """Run a plan into the store, in this process (``plain``) or on a Ray cluster (``ray``: a local one unless
+        ``ray_address``); refused at once (``StoreBusy``) while another process is writing."""
         with write_lock(self.settings.data_dir):
             with self._lock:
                 self.sync()  # write through a client that has seen the other writers' items
                 self._own = bump_generation(self.settings.data_dir, writing=True)
                 store = self.store
             try:
-                return Ingestor(self.encoder, store, self.blobs, self.settings.batch_size).run(plan, progress)
+                if engine == "ray":
+                    from indexing.ray_ingest import run_on_ray
+
+                    return run_on_ray(plan, self.encoder, store, self.blobs, self.settings.device,
+                                      self.settings.batch_size, progress, ray_address)
+                return Ingestor(self.encoder, store, self.blobs, self.settings.batch_size,
+                                self.settings.decode_workers).run(plan, progress)
             finally:
                 with self._lock:
                     self._own = None
@@ -145,16 +153,17 @@ class Lab:
                 "store": self.settings.store_location, "data_dir": str(self.settings.data_dir.resolve())}
 
 
-def load_encoder(spec: ModelSpec, batch_size: int = 32) -> Encoder:
-    """The encoder for a resolved model spec (raises ``ModelUnavailable`` with what can be loaded)."""
-    return Encoder(spec, batch_size=batch_size)
+def load_encoder(spec: ModelSpec, batch_size: int = 32, device: str = "auto") -> Encoder:
+    """The encoder for a resolved model spec on ``device`` (``SIMLAB_DEVICE``); raises ``ModelUnavailable`` with
+    what can be loaded, or why the device cannot be used."""
+    return Encoder(spec, device, batch_size=batch_size)
 
 
 def open_lab(settings: Settings | None = None, encoder: Encoder | None = None, client=None) -> Lab:
     """Open everything for ``settings`` (default: the environment); pass a cached encoder or client to reuse it."""
     settings = settings or load_settings()
     if encoder is None:
-        encoder = load_encoder(resolve(settings.model, settings.pretrained), settings.batch_size)
+        encoder = load_encoder(resolve(settings.model, settings.pretrained), settings.batch_size, settings.device)
     client = client or open_client(settings)
     store = Store(client, encoder.spec.key, encoder.spec.label, encoder.dim)
     return Lab(settings, encoder, store, Blobs(settings.data_dir))

@@ -32,6 +32,12 @@ class ModelSpec:
     name: str
     pretrained: str | None
     reason: str = ""
+    config: str | None = None  # the model-config JSON that defines ``name``, for a process that has not read it
+
+    def register(self) -> None:
+        """Make ``name`` known to open_clip in this process (a Ray worker, a map job) when a config file defines it."""
+        if self.config and self.name not in open_clip.list_models():
+            open_clip.add_model_config(self.config)
 
     @property
     def label(self) -> str:
@@ -70,13 +76,13 @@ def resolve(model: str, pretrained: str | None = None) -> ModelSpec:
                 raise ModelUnavailable(f"The bundled weights {BUNDLED_WEIGHTS} are missing; "
                                        "train them with `python -m indexing.train` or set SIMLAB_PRETRAINED=none.")
             weights = str(BUNDLED_WEIGHTS)
-        return ModelSpec(BUNDLED_NAME, weights, "bundled offline model")
+        return ModelSpec(BUNDLED_NAME, weights, "bundled offline model", str(BUNDLED_CONFIG))
     if model.endswith(".json"):
         path = Path(model)
         if not path.is_file():
             raise ModelUnavailable(f"Model config {model} does not exist; give a path to an open_clip model-config JSON.")
         open_clip.add_model_config(path)
-        return ModelSpec(path.stem, weights, f"config file {path}")
+        return ModelSpec(path.stem, weights, f"config file {path}", str(path.resolve()))
     if model not in open_clip.list_models():
         raise ModelUnavailable(f"Unknown model {model!r}; see open_clip.list_models(), "
                                f"or use {BUNDLED_NAME!r} or a model-config JSON path.")
@@ -129,7 +135,7 @@ def _resolve_auto() -> ModelSpec:
         return ModelSpec(PRETRAINED_NAME, PRETRAINED_TAG, "auto: pretrained weights can be downloaded")
     spec = resolve(BUNDLED_NAME)
     return ModelSpec(spec.name, spec.pretrained, "auto: no cached ViT-B-32 weights and the hub is unreachable, "
-                                                  "so the bundled offline model")
+                     "so the bundled offline model", spec.config)
 
 
 def loadable_here() -> list[str]:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from indexing.errors import InputError
 
+DEVICES = ("auto", "cpu", "cuda")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -26,6 +28,8 @@ class Settings:
     chroma_cloud_port: int = 443
     chroma_cloud_ssl: bool = True
     batch_size: int = 32  # SIMLAB_BATCH
+    device: str = "auto"  # SIMLAB_DEVICE: auto (CUDA when present) | cpu | cuda
+    decode_workers: int = 0  # SIMLAB_DECODE_WORKERS: threads decoding images for the model; 0 = by device
     allowed_emails: tuple[str, ...] = ()  # SIMLAB_ALLOWED_EMAILS: addresses or @domains; empty = no sign-in
 
     def allows(self, email: str | None) -> bool:
@@ -62,6 +66,8 @@ class Settings:
             ("CHROMA_HOST", self.chroma_host or "(unset: embedded store)"),
             ("CHROMA_PORT", str(self.chroma_port)),
             ("SIMLAB_BATCH", str(self.batch_size)),
+            ("SIMLAB_DEVICE", self.device),
+            ("SIMLAB_DECODE_WORKERS", str(self.decode_workers or "(by device)")),
             ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.headers)) or "(none)"),
             ("CHROMA_API_KEY", "(set: Chroma Cloud)" if self.chroma_api_key else "(unset)"),
             ("CHROMA_TENANT / CHROMA_DATABASE", f"{self.chroma_tenant or '-'} / {self.chroma_database or '-'}"),
@@ -85,8 +91,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         port = int(env.get("CHROMA_PORT") or 8000)
         batch = int(env.get("SIMLAB_BATCH") or 32)
         cloud_port = int(env.get("CHROMA_CLOUD_PORT") or 443)
+        workers = int(env.get("SIMLAB_DECODE_WORKERS") or 0)
     except ValueError as exc:
-        raise InputError(f"CHROMA_PORT, CHROMA_CLOUD_PORT and SIMLAB_BATCH must be whole numbers: {exc}") from exc
+        raise InputError("CHROMA_PORT, CHROMA_CLOUD_PORT, SIMLAB_BATCH and SIMLAB_DECODE_WORKERS must be whole "
+                         f"numbers: {exc}") from exc
+    device = (env.get("SIMLAB_DEVICE") or "auto").strip().lower()
+    if device not in DEVICES:
+        raise InputError(f"SIMLAB_DEVICE must be one of {', '.join(DEVICES)}, not {device!r}.")
     if env.get("CHROMA_HOST") and env.get("CHROMA_API_KEY"):
         raise InputError("Set CHROMA_HOST (a Chroma server of yours) or CHROMA_API_KEY (Chroma Cloud), not both.")
     return Settings(
@@ -103,6 +114,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         chroma_cloud_port=cloud_port,
         chroma_cloud_ssl=(env.get("CHROMA_CLOUD_SSL") or "1").lower() not in ("0", "false", "no"),
         batch_size=max(1, batch),
+        device=device,
+        decode_workers=max(0, workers),
         allowed_emails=tuple(sorted({a.strip().lower() for a in (env.get("SIMLAB_ALLOWED_EMAILS") or "").split(",")
                                      if a.strip()})),
     )

@@ -166,6 +166,13 @@ class Store:
     def count(self) -> int:
         return self.collection.count()
 
+    def ids(self, page: int = 50_000) -> list[str]:
+        """Every stored id (paged reads)."""
+        out: list[str] = []
+        while got := self.collection.get(include=[], limit=page, offset=len(out))["ids"]:
+            out += got
+        return out
+
     def count_kind(self, kind: str) -> int:
         return len(self.collection.get(where={KIND: kind}, include=[])["ids"])
 

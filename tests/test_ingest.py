@@ -103,3 +103,24 @@ def test_a_second_writer_is_refused_at_once(lab):
             lab.ingest(plan_uploads(uploads()))
     assert lab.store.count() == 0
     assert lab.ingest(plan_uploads(uploads())).added == 5  # free again afterwards
+
+
+def test_several_decode_workers_store_the_same_items_in_plan_order(env, tiny_encoder, tmp_path):
+    from indexing.blobs import Blobs
+    from indexing.ingest import Ingestor
+    from indexing.store import Store, open_client
+
+    plan = uploads() + [(f"shade-{i}.png", image_bytes((i * 20, 100, 50))) for i in range(12)]
+    plan += [("copy-of-red.png", image_bytes((255, 0, 0))), ("broken.jpg", b"\xff\xd8 not a jpeg")]
+    results = []
+    for workers in (1, 4):
+        client = open_client(load_settings({"SIMLAB_DATA": str(tmp_path / f"w{workers}")}))
+        store = Store(client, tiny_encoder.spec.key, tiny_encoder.spec.label, tiny_encoder.dim)
+        summary = Ingestor(tiny_encoder, store, Blobs(tmp_path / f"w{workers}"), batch_size=3,
+                           decode_workers=workers).run(plan_uploads(plan))
+        records, vectors = store.all()
+        results.append((summary.as_dict(), sorted(r.id for r in records), {r.id: v for r, v in zip(records, vectors)}))
+    (one, ids_one, vec_one), (four, ids_four, vec_four) = results
+    assert one == four and one["added"] == 18 and one["skipped"] == 1 and one["failed"] == 1
+    assert ids_one == ids_four
+    assert all(np.allclose(vec_one[i], vec_four[i], atol=1e-5) for i in ids_one)

@@ -20,7 +20,8 @@ def test_chroma_headers_and_token():
 
 
 @pytest.mark.parametrize("env, message", [
-    ({"CHROMA_HEADERS": "[1, 2]"}, "JSON object"), ({"CHROMA_PORT": "eighty"}, "whole numbers")])
+    ({"CHROMA_HEADERS": "[1, 2]"}, "JSON object"), ({"CHROMA_PORT": "eighty"}, "whole numbers"),
+    ({"SIMLAB_DEVICE": "tpu"}, "auto, cpu, cuda"), ({"SIMLAB_DECODE_WORKERS": "many"}, "whole numbers")])
 def test_bad_settings_say_which(env, message):
     with pytest.raises(ValueError, match=message):
         load_settings(env)
@@ -60,3 +61,19 @@ def test_auto_falls_back_to_the_bundled_model_offline(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
     spec = resolve("auto")
     assert spec.name == BUNDLED_NAME and "bundled offline model" in spec.reason and "unreachable" in spec.reason
+
+
+def test_the_device_setting_picks_cpu_here_and_refuses_cuda_plainly(monkeypatch):
+    import torch
+
+    from indexing.encoder import pick_device
+    from indexing.ingest import default_workers
+
+    assert load_settings({"SIMLAB_DEVICE": " CUDA "}).device == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == "cpu" and pick_device("cpu") == "cpu"
+    with pytest.raises(ModelUnavailable, match="SIMLAB_DEVICE=cuda.*no CUDA device.*auto or cpu"):
+        pick_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == "cuda"
+    assert default_workers("cpu") == 1 and default_workers("cuda") >= 1

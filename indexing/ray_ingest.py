@@ -1,0 +1,213 @@
+"""The ingest plan run on a Ray cluster (``python -m indexing ingest PATH... --engine ray``).
+
+Ray Data streams the plan through three stages so CPU decoding overlaps inference:
+
+1. **decode** (CPU tasks): read each file, hash it (the content id), drop what the store already holds, decode and
+   check it with the plain engine's rules (``ingest.read_item`` / ``ingest.keep_image``), keep its original and
+   thumbnail under ``SIMLAB_DATA`` (a folder every node sees), and preprocess it for the model;
+2. **encode** (an actor pool: the model stays loaded; one GPU per actor where the cluster has GPUs);
+3. **write** (this process): de-duplicate by content id and upsert into Chroma in batches.
+
+Ids are content hashes and writes are upserts, so a rerun adds nothing and a retried task (a worker that died)
+duplicates nothing. Bad files come back as rows with a reason and are reported per file; they never fail the job.
+The summary is the plain engine's.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from indexing.blobs import Blobs
+from indexing.encoder import Encoder
+from indexing.errors import SimLabError
+from indexing.ingest import Summary, keep_image, read_item
+from indexing.media import MediaError
+from indexing.models import ModelSpec
+from indexing.progress import Progress
+from indexing.sources import Failure, Plan
+from indexing.store import Record, Store, StoreStopped
+
+REPO = Path(__file__).resolve().parent.parent
+BLOCK = 64  # plan items per decode task
+COLUMNS = ("id", "kind", "name", "text", "metadata", "source", "error", "pixels")
+
+
+class RayUnavailable(SimLabError, RuntimeError):
+    """Ray is not installed or the cluster cannot be reached; the message says what to do."""
+
+
+_PLANS: dict[str, tuple] = {}  # per worker process: the plan and decoding context, fetched once per job
+
+
+def _context(ref) -> tuple:
+    import ray
+
+    key = ref.hex()
+    if key not in _PLANS:
+        _PLANS.clear()
+        _PLANS[key] = ray.get(ref)
+    return _PLANS[key]
+
+
+def _decode(batch: dict, ref) -> dict:
+    """Decode stage: plan item indices in, one row per item out (an error, a text, or an image's pixels)."""
+    items, known, data_dir, preprocess, min_side = _context(ref)
+    blobs = Blobs(Path(data_dir))
+    rows: dict[str, list] = {c: [] for c in COLUMNS}
+    for index in batch["item"].tolist():
+        item = items[index]
+        row = {"id": "", "kind": "", "name": "", "text": "", "metadata": "{}", "source": item.source, "error": "",
+               "pixels": b""}
+        try:
+            record, data = read_item(item)
+            row.update(id=record.id, kind=record.kind, name=record.name, text=record.text or "",
+                       metadata=json.dumps(record.metadata))
+            if record.id not in known and data is not None:
+                row["pixels"] = keep_image(record, data, blobs, preprocess, min_side).numpy().tobytes()
+        except (MediaError, OSError) as exc:
+            row["error"] = str(exc) or type(exc).__name__
+        except StoreStopped as exc:
+            row["error"] = f"stopped: {exc}"
+        for c in COLUMNS:
+            rows[c].append(row[c])
+    return {c: np.array(v, dtype=object) for c, v in rows.items()}
+
+
+class _Encode:
+    """Encode stage: an actor holding the model; texts and images in, unit vectors out (as float32 bytes)."""
+
+    def __init__(self, spec: ModelSpec, device: str, batch_size: int):
+        self.encoder = Encoder(spec, device, batch_size=batch_size)
+
+    def __call__(self, batch: dict) -> dict:
+        import torch
+
+        n = len(batch["id"])
+        vectors = [b""] * n
+        truncated = [False] * n
+        images = [i for i in range(n) if batch["pixels"][i]]
+        texts = [i for i in range(n) if batch["kind"][i] == "text" and not batch["error"][i]]
+        if images:
+            size = self.encoder.image_size
+            pixels = torch.stack([torch.from_numpy(np.frombuffer(batch["pixels"][i], np.float32).reshape(3, size, size))
+                                  for i in images])
+            for i, v in zip(images, self.encoder.encode_pixels(pixels)):
+                vectors[i] = v.tobytes()
+        if texts:
+            for i, v in zip(texts, self.encoder.encode_texts([batch["text"][i] for i in texts])):
+                vectors[i] = v.tobytes()
+                truncated[i] = self.encoder.is_truncated(batch["text"][i])
+        out = {c: batch[c] for c in COLUMNS if c != "pixels"}
+        out["vector"] = np.array(vectors, dtype=object)
+        out["truncated"] = np.array(truncated, dtype=bool)
+        return out
+
+
+def _start(address: str | None) -> bool:
+    """Connect to ``address`` (or start a local cluster); True if this call started Ray."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise RayUnavailable("--engine ray needs Ray: pip install 'ray[data]' (it is in requirements.txt).") from exc
+    if ray.is_initialized():
+        return False
+    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}}
+    try:
+        ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+        raise RayUnavailable(f"Cannot start or reach {where}: {str(exc).splitlines()[0][:200]}. Start one with "
+                             "`ray start --head` and pass --ray-address HOST:6379, or leave it out for a local one.") from exc
+    return True
+
+
+def run_on_ray(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str = "auto", batch_size: int = 32,
+               progress: Progress | None = None, address: str | None = None) -> Summary:
+    """Run ``plan`` into ``store`` on Ray (see the module docstring); the same summary as ``Ingestor.run``."""
+    import ray
+
+    started = _start(address)
+    try:
+        return _run(plan, encoder, store, blobs, device, batch_size, progress)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _run(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str, batch_size: int,
+         progress: Progress | None) -> Summary:
+    import ray
+    from ray.data import ActorPoolStrategy, DataContext
+
+    DataContext.get_current().enable_progress_bars = False
+    summary = Summary(blank=plan.blank, notes=list(plan.notes))
+    for failure in plan.failures:
+        summary.fail(failure)
+    total = len(plan.items)
+    if progress:
+        progress(0, total)
+    if not total:
+        return summary
+    known = frozenset(store.ids())
+    ref = ray.put((plan.items, known, str(blobs.root), encoder.preprocess, max(encoder.image_size, 256)))
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    actors = gpus or max(1, int(resources.get("CPU", 1)) // 2)
+    dataset = (ray.data.range(total, override_num_blocks=max(1, -(-total // BLOCK)))
+               .rename_columns({"id": "item"})
+               .map_batches(_decode, fn_args=(ref,), batch_size=BLOCK, batch_format="numpy", num_cpus=1,
+                            max_retries=3)
+               .map_batches(_Encode, fn_constructor_args=(encoder.spec, device, batch_size), batch_size=batch_size,
+                            batch_format="numpy", compute=ActorPoolStrategy(size=actors),
+                            num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
+                            max_restarts=-1, max_task_retries=-1))
+    seen: dict[str, str] = {}  # id → source, this run
+    done = 0
+    try:
+        for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
+            _write(batch, store, encoder.dim, known, seen, summary)
+            done += len(batch["id"])
+            if progress:
+                progress(min(done, total), total)
+    except StoreStopped as exc:
+        summary.stopped = (f"Stopped: {exc}. {summary.added} new items were stored before that; run the same "
+                           "ingest again to complete it (what is stored is skipped).")
+    return summary
+
+
+def _write(batch: dict, store: Store, dim: int, known: frozenset[str], seen: dict[str, str], summary: Summary) -> None:
+    """Write stage: count failures and duplicates, upsert the new items (a retried task's echo is ignored)."""
+    records, vectors = [], []
+    for i in range(len(batch["id"])):
+        source, error, item_id = str(batch["source"][i]), str(batch["error"][i]), str(batch["id"][i])
+        if error:
+            if error.startswith("stopped: "):
+                raise StoreStopped(error.removeprefix("stopped: "))
+            summary.fail(Failure(source, error))
+            continue
+        if item_id in seen and seen[item_id] == source:
+            continue  # the same item again from a retried task
+        if item_id in known or item_id in seen or not batch["vector"][i]:
+            summary.skipped += 1
+            if len(summary.duplicates) < 1000:
+                summary.duplicates.append(source)
+            continue
+        seen[item_id] = source
+        record = Record(item_id, str(batch["kind"][i]), str(batch["name"][i]),
+                        str(batch["text"][i]) if batch["kind"][i] == "text" else None,
+                        json.loads(str(batch["metadata"][i])), source)
+        record.truncated = bool(batch["truncated"][i])
+        records.append(record)
+        vectors.append(np.frombuffer(batch["vector"][i], np.float32))
+    if records:
+        refused = store.upsert(records, np.stack(vectors).reshape(len(records), dim))
+        for record, reason in refused:
+            summary.fail(Failure(record.source, reason))
+        bad = {id(r) for r, _ in refused}
+        stored = [r for r in records if id(r) not in bad]
+        summary.added += len(stored)
+        summary.truncated += sum(r.truncated for r in stored if r.kind == "text")

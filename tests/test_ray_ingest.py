@@ -1,0 +1,114 @@
+"""``--engine ray``: the ingest plan on a local Ray cluster, writing to a real `chroma run` server."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.servers import free_port, start_chroma, stop
+from indexing.lab import open_lab
+from indexing.settings import load_settings
+from indexing.sources import plan_paths
+from tests.conftest import REPO, image_bytes, tiny_env
+
+pytestmark = pytest.mark.slow
+ray = pytest.importorskip("ray")
+
+
+def folder(root: Path) -> Path:
+    """24 distinct images, a copy of one, a broken JPEG, a text file with a blank line."""
+    root.mkdir()
+    for i in range(24):
+        (root / f"shade-{i:02d}.png").write_bytes(image_bytes((i * 10, 255 - i * 10, (i * 37) % 256)))
+    (root / "copy-of-shade-03.png").write_bytes((root / "shade-03.png").read_bytes())
+    (root / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    (root / "notes.txt").write_text("a red square\n\nthe sea at night\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch, env):
+    port = free_port()
+    proc = start_chroma(tmp_path / "chroma-server", port)
+    monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("CHROMA_PORT", str(port))
+    yield port
+    stop(proc)
+
+
+def counts(summary: dict) -> dict:
+    return {k: summary[k] for k in ("added", "skipped", "failed", "blank", "truncated")}
+
+
+def test_ray_stores_what_the_plain_engine_stores_and_a_rerun_adds_nothing(cluster, server, tiny_encoder, tmp_path):
+    files = folder(tmp_path / "files")
+    plain = open_lab(load_settings({**tiny_env(tmp_path / "plain")}), encoder=tiny_encoder)  # embedded store
+    expected = plain.ingest(plan_paths([files])).as_dict()
+    on_ray = open_lab(load_settings(), encoder=tiny_encoder)  # the chroma run server
+    assert "chroma server" in on_ray.stats()["store"]
+    got = on_ray.ingest(plan_paths([files]), engine="ray").as_dict()
+    assert counts(got) == counts(expected) == {"added": 26, "skipped": 1, "failed": 1, "blank": 1, "truncated": 0}
+    assert [e["source"] for e in got["errors"]] == [e["source"] for e in expected["errors"]]
+    assert "broken.jpg" in got["errors"][0]["source"] and got["errors"][0]["reason"]
+    assert sorted(on_ray.store.ids()) == sorted(plain.store.ids())
+    ray_records, ray_vectors = on_ray.store.all()
+    plain_vectors = dict(zip([r.id for r in plain.store.all()[0]], plain.store.all()[1]))
+    assert all(abs(ray_vectors[i] - plain_vectors[r.id]).max() < 1e-4 for i, r in enumerate(ray_records))
+    assert all(on_ray.blobs.thumbnail(r.id) for r in ray_records if r.kind == "image")
+    again = on_ray.ingest(plan_paths([files]), engine="ray").as_dict()
+    assert again["added"] == 0 and again["skipped"] == 27 and on_ray.store.count() == 26
+
+
+def _encode_workers() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"_Encode" in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_worker_killed_mid_job_still_stores_every_item_once(cluster, server, tiny_encoder, tmp_path):
+    files = folder(tmp_path / "files")
+    for i in range(24, 96):
+        (files / f"shade-{i:02d}.png").write_bytes(image_bytes((i * 2, i, 255 - i * 2)))
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    killed: list[int] = []
+
+    def kill_once(done: int, total: int) -> None:
+        if done and not killed:
+            killed.extend(_encode_workers())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    summary = lab.ingest(plan_paths([files]), kill_once, engine="ray").as_dict()
+    assert killed, "no encoding worker was found to kill"
+    assert counts(summary) == {"added": 98, "skipped": 1, "failed": 1, "blank": 1, "truncated": 0}
+    ids = lab.store.ids()
+    assert len(ids) == len(set(ids)) == 98 == lab.store.count()
+
+
+def test_the_command_line_runs_on_a_local_cluster_it_starts(server, tmp_path):
+    files = folder(tmp_path / "files")
+    env = {**tiny_env(tmp_path / "data"), "CHROMA_HOST": "127.0.0.1", "CHROMA_PORT": str(server)}
+    out = subprocess.run([sys.executable, "-m", "indexing", "ingest", str(files), "--engine", "ray"], env=env,
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert out.returncode == 1  # one bad file: partial, as with the plain engine
+    assert counts(summary) == {"added": 26, "skipped": 1, "failed": 1, "blank": 1, "truncated": 0}
