@@ -1,9 +1,10 @@
 """Concurrent sessions searching and labelling at once: errors, lost judgments, interaction times.
 
-    python -m benchmarks.load [--sessions 20] [--rounds 5] [--items 200] [--json]
+    python -m benchmarks.load [--sessions 20] [--rounds 5] [--items 200] [--processes 1] [--json]
 
-Starts `streamlit run app.py` on the bundled model with a demo world in a temporary data directory,
-then drives ``--sessions`` browser contexts of one headless Chromium at once (Playwright). Each
+Starts `streamlit run app.py` on the bundled model with a demo world in a temporary data directory
+(``--processes N`` > 1: N app processes sharing that directory, its label store, and one `chroma run`
+server, each session staying on one process as a sticky-session proxy would keep it), then drives ``--sessions`` browser contexts of one headless Chromium at once (Playwright). Each
 session searches ``--rounds`` times on Neighbours, then judges ``--rounds`` items on Label under its
 own annotator name. An interaction is timed from the keypress or click until the server's message
 that ends the script run it caused arrives on the page's websocket: server and network time, not the
@@ -161,7 +162,7 @@ async def session(browser, url: str, i: int, rounds: int, out: dict, annotator: 
         await context.close()
 
 
-async def drive(url: str, sessions: int, rounds: int) -> dict:
+async def drive(urls: list[str], sessions: int, rounds: int) -> dict:
     from playwright.async_api import async_playwright
 
     out: dict[str, list] = {"opens": [], "search": [], "judge": [], "server": [], "errors": []}
@@ -170,13 +171,14 @@ async def drive(url: str, sessions: int, rounds: int) -> dict:
         stop = asyncio.Event()
         nice = asyncio.create_task(yield_to_server(stop))
         warm = {"opens": [], "search": [], "judge": [], "server": [], "errors": []}
-        await session(browser, url, 0, 1, warm, annotator="warm-up")  # model and store load here, not in the figures
+        for k, url in enumerate(urls):  # model and store load here, not in the figures
+            await session(browser, url, 0, 1, warm, annotator=f"warm-up-{k}")
         out["errors"] += warm["errors"]
-        server = processes(f"--server.port {url.rsplit(':', 1)[1]}")
+        server = [pid for url in urls for pid in processes(f"--server.port {url.rsplit(':', 1)[1]}")]
         browsers = processes(BROWSER)
         cpu = cpu_seconds(server), cpu_seconds(browsers)
         start = time.perf_counter()
-        await asyncio.gather(*(session(browser, url, i, rounds, out) for i in range(sessions)))
+        await asyncio.gather(*(session(browser, urls[i % len(urls)], i, rounds, out) for i in range(sessions)))
         out["wall_s"] = time.perf_counter() - start
         browsers = processes(BROWSER)
         out["server_cpu_s"] = cpu_seconds(server) - cpu[0]
@@ -191,10 +193,19 @@ def ms(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)) * 1000, 1) if values else None
 
 
-def measure(sessions: int, rounds: int, items: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
+def measure(sessions: int, rounds: int, items: int, app_processes: int = 1) -> dict:
+    from contextlib import ExitStack
+
+    from benchmarks.servers import free_port, start_chroma, stop
+
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SIMLAB_", "CHROMA_"))}
         env.update(SIMLAB_DATA=tmp, SIMLAB_MODEL="simlab-shapes", HF_HUB_OFFLINE="1")
+        if app_processes > 1:  # one store every process reaches
+            port = free_port()
+            chroma = start_chroma(Path(tmp) / "chroma-server", port)
+            stack.callback(stop, chroma)
+            env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
         from indexing.demo import demo_plan
         from indexing.lab import open_lab
         from indexing.labels import LabelStore
@@ -204,12 +215,12 @@ def measure(sessions: int, rounds: int, items: int) -> dict:
         open_lab(load_settings(env)).ingest(demo_plan(items))
         labels = LabelStore(Path(tmp))
         labels.save_query("load", NeighboursQuery(Source(text="a red circle"), kind="image"), qid=QID)
-        with streamlit_app(env) as url:
-            out = asyncio.run(drive(url, sessions, rounds))
+        urls = [stack.enter_context(streamlit_app(env)) for _ in range(app_processes)]
+        out = asyncio.run(drive(urls, sessions, rounds))
         stored = [j for j in labels.judgments(QID) if j.annotator.startswith("annotator-")]
         interactions = out["search"] + out["judge"]
-        return {"sessions": sessions, "rounds": rounds, "items": items, "interactions": len(interactions),
-                "errors": len(out["errors"]),
+        return {"sessions": sessions, "rounds": rounds, "items": items, "app_processes": app_processes,
+                "interactions": len(interactions), "errors": len(out["errors"]),
                 "error_examples": sorted({e.split(": ", 1)[1] for e in out["errors"]})[:5],
                 "judgments_expected": sessions * rounds, "judgments_stored": len(stored),
                 "p50_ms": ms(interactions, 50), "p95_ms": ms(interactions, 95),
@@ -218,6 +229,7 @@ def measure(sessions: int, rounds: int, items: int) -> dict:
                 "judge_p50_ms": ms(out["judge"], 50), "judge_p95_ms": ms(out["judge"], 95),
                 "page_open_p50_ms": ms(out["opens"], 50), "page_open_p95_ms": ms(out["opens"], 95),
                 "wall_s": round(out["wall_s"], 1), "server_cpu_s": round(out["server_cpu_s"], 1),
+                "server_cpu_ms_per_interaction": round(out["server_cpu_s"] * 1000 / max(1, len(out["server"])), 1),
                 "browser_cpu_s_at_least": round(out["browser_cpu_s"], 1)}
 
 
@@ -226,8 +238,9 @@ def main() -> None:
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--items", type=int, default=200, help="demo-world items in the store")
+    p.add_argument("--processes", type=int, default=1, help="app processes sharing one Chroma server")
     args = p.parse_args()
-    result = measure(args.sessions, args.rounds, args.items)
+    result = measure(args.sessions, args.rounds, args.items, args.processes)
     print_figures(result, args.json)
 
 

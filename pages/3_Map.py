@@ -113,7 +113,7 @@ with details:
         st.subheader(f"Top {len(overlay.neighbours)} for the query")
         save_query_button(lab, results.spec, key="save-map")
         gallery(results.hits(), lab.blobs, columns=columns, key_prefix="map-q", why=Explainer(lab, results.spec))
-    elif len(picked) > 1:
+    elif len(picked) > 1 or (picked and picked is linked):
         st.subheader(f"{len(picked):,} selected" + (" on the other model's map" if picked is linked else ""))
         st.download_button("Download selection (CSV)", on_click="ignore", file_name="simlab-selection.csv",
                            mime="text/csv", data=lambda: selection_csv(
