@@ -111,13 +111,14 @@ def _scatter(coords: np.ndarray, **kwargs):
 def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str],
                overlay: Overlay | None = None, selected: int | None = None, height: int = 620,
                scheme: Colouring | None = None, selection_shape: dict | None = None,
-               regions: Regions | None = None, linked: Sequence[int] = ()) -> go.Figure:
+               regions: Regions | None = None, linked: Sequence[int] = (),
+               legend_below: bool = False) -> go.Figure:
     """Build the figure; ``customdata`` of every point is its index in ``records`` (up to ``LABELLED_UP_TO``
     points; the query's top-k and the ringed item always carry theirs).
 
     Every trace carries its colour explicitly (``scheme``, default: ``palette.colouring``), so an exported
     HTML file draws exactly what the page draws. ``linked`` items (selected on the other model's map) are
-    ringed in red."""
+    ringed in red. ``legend_below`` lays the legend out in rows under the plot (for a map in half the page)."""
     fig = go.Figure()
     coords = coords.astype(np.float32)
     labelled = len(records) <= LABELLED_UP_TO
@@ -174,8 +175,10 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))
     # The top margin keeps plotly's toolbar above the legend. Pan as the default drag (box and lasso are in
     # the toolbar): with lasso as the default, Streamlit turns click-selection off and a click does nothing.
+    legend = ({"orientation": "h", "x": 0, "xanchor": "left", "y": -0.01, "yanchor": "top"} if legend_below
+              else {"y": 1, "yanchor": "top"})
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 36, "b": 0},
-                      legend={"itemsizing": "constant", "y": 1, "yanchor": "top"},
+                      legend={"itemsizing": "constant", **legend},
                       dragmode="pan" if coords.shape[1] == 2 else "orbit", clickmode="event+select",
                       uirevision="simlab-map", plot_bgcolor="#f4f4f6", paper_bgcolor="white",
                       selections=[selection_shape] if selection_shape else None)

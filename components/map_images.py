@@ -64,3 +64,14 @@ def add_pictures(fig: go.Figure, records: Sequence[Record], blobs: Blobs, picks:
                        "layer": "above"})
     fig.update_layout(images=images)  # all at once: one add_layout_image per picture re-validates them all
     return len(images)
+
+
+def rings_above(fig: go.Figure, coords: np.ndarray, items: Sequence[int]) -> None:
+    """Red rings around ``items`` drawn above the pictures (a trace would sit under them): fixed-size circles
+    in screen pixels anchored at each item's point (2-D maps)."""
+    if coords.shape[1] != 2:
+        return
+    fig.update_layout(shapes=[{"type": "circle", "xref": "x", "yref": "y", "xsizemode": "pixel",
+                               "ysizemode": "pixel", "xanchor": float(coords[i, 0]), "yanchor": float(coords[i, 1]),
+                               "x0": -9, "x1": 9, "y0": -9, "y1": 9, "layer": "above",
+                               "line": {"color": "red", "width": 3}} for i in items])

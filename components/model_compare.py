@@ -106,7 +106,7 @@ def other_map(comp: Comparison, picked: list[int]) -> None:
     there = dict(zip(comp.ia.tolist(), comp.ib.tolist()))
     ringed = [there[i] for i in picked if i in there]
     flat = comp.projection.coords.shape[1] == 2
-    fig = map_figure(comp.projection.coords, other_records, colours, scheme=SCHEME, linked=ringed)
+    fig = map_figure(comp.projection.coords, other_records, colours, scheme=SCHEME, linked=ringed, legend_below=True)
     st.plotly_chart(fig, key=OTHER_CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
     st.caption(md_escape(f"{comp.other.spec.label}: each item coloured by the share of its {k} nearest neighbours "
                          f"that this model also has among its {k}"

@@ -5,7 +5,7 @@ from components.cards import item_card
 from components.gallery import gallery
 from components.map_data import collection_clusters, collection_map, region_names
 from components.map_figure import LABELLED_UP_TO, Regions, colour_values, map_figure
-from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points
+from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points, rings_above
 from components.map_overlay import overlay_of
 from components.map_status import map_status
 from components.model_compare import comparison, other_map, selected_there
@@ -81,13 +81,15 @@ regions = None if clusters is None else Regions.of(projection.coords, clusters.l
                                                    names or [""] * len(clusters.sizes))
 fig = map_figure(projection.coords, records, colours, overlay, selected,
                  selection_shape=region_shape(st.session_state[K.REGION]), regions=regions if names else None,
-                 linked=linked)
+                 linked=linked, legend_below=comparing)
 drawn, exemplars = 0, not few
 if pictures:
     written = regions.readable(projection.coords) if names and regions is not None else None
     picks, at, exemplars = picture_points(records, projection.coords, clusters,
                                           None if regions is None else regions.centres, written)
     drawn = add_pictures(fig, records, lab.blobs, picks, at, exemplars)
+    if drawn:
+        rings_above(fig, projection.coords, ([selected] if selected is not None else []) + linked)
 with left:
     st.plotly_chart(fig, key=K.CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
     if len(records) > LABELLED_UP_TO:
@@ -124,10 +126,14 @@ with details:
     elif st.session_state[K.SELECTED] in ids:
         i = ids.index(st.session_state[K.SELECTED])
         st.subheader("Selected item")
-        item_card(records[i], lab.blobs, key_prefix="map-item")
-        st.caption("Nearest neighbours")
-        neighbours = NeighboursQuery(Source(item=ids[i]), k=6)
-        gallery(lab.run(neighbours).hits(), lab.blobs, columns=columns, key_prefix="map-nb", why=Explainer(lab, neighbours))
+        item, near = st.columns([1, 3]) if comparing else (st.container(), st.container())  # full width: one card in four
+        with item:
+            item_card(records[i], lab.blobs, key_prefix="map-item")
+        with near:
+            st.caption("Nearest neighbours")
+            neighbours = NeighboursQuery(Source(item=ids[i]), k=6)
+            gallery(lab.run(neighbours).hits(), lab.blobs, columns=3 if comparing else columns, key_prefix="map-nb",
+                    why=Explainer(lab, neighbours))
     else:
         st.caption("Click a point to see it and its neighbours, box/lasso-select a group (toolbar, top right), "
                    "or put a query on the map.")

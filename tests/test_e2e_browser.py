@@ -156,6 +156,14 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     page.mouse.click(x, y)
     page.get_by_role("heading", name="Selected item").wait_for(timeout=30_000)
     page.get_by_text("Nearest neighbours").wait_for()
+    settled(page)
+    # the clicked point's red ring is drawn above the pictures (as a shape: a trace would sit under them)
+    clicked = page.evaluate("() => { const t = document.querySelector('.js-plotly-plot')._fullData[0];"
+                            " return [t.x[0], t.y[0]]; }")
+    rings = page.evaluate("() => (document.querySelector('.js-plotly-plot').layout.shapes || [])"
+                          ".filter(s => s.type === 'circle' && s.line.color === 'red' && s.layer === 'above')"
+                          ".map(s => [s.xanchor, s.yanchor])")
+    assert page.get_by_text("Pictures: ").count() and rings == [pytest.approx(clicked, abs=1e-4)], rings
     assert "map_sel=" in page.url  # the view, selection included, is in the link
     snap(page, "05-map-click")
     with page.expect_download() as download:
