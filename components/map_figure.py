@@ -2,7 +2,7 @@
 
 Hover labels are HTML-escaped: plotly renders a subset of HTML in them, and user text must stay text.
 Above ``LABELLED_UP_TO`` points the figure carries coordinates only (no hover labels, no ids): a million points
-are then 13.7 MB of JSON instead of over 60, pan and zoom stay in the browser, and a click finds its point by
+are then 11.5 MB of JSON instead of over 60, pan and zoom stay in the browser, and a click finds its point by
 position (``map_view.selected_indices``).
 """
 from __future__ import annotations

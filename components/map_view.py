@@ -45,6 +45,8 @@ def map_controls(records: Sequence[Record]) -> MapParams:
               "on either is shown on both, each item coloured by how many nearest neighbours the models share.")
     if len(records) > LABELLED_UP_TO and st.session_state[K.DIMS] == 3:
         st.session_state[K.DIMS] = 2  # a 3-D scatter of this many points would stall the browser
+        st.caption(f"3-D maps are drawn up to {LABELLED_UP_TO:,} points; this collection has {len(records):,}, "
+                   "so the map is 2-D.")
     with st.expander("Projection"):
         p1, p2, p3, p4, p5 = st.columns(5)
         p1.slider("n_neighbors", 2, 100, key=K.NEIGHBORS)
@@ -69,17 +71,21 @@ def selected_indices(event, coords: np.ndarray | None = None) -> list[int]:
     A point's index is its ``customdata``; a map too large to carry ids (``map_figure.LABELLED_UP_TO``) is
     answered from ``coords``: the box or lasso's points, or the point at a click's position."""
     points = (getattr(event, "selection", None) or {}).get("points", []) if event else []
-    out = []
+    out, unlabelled = [], False
     for p in points:
         data = p.get("customdata")
         if isinstance(data, list):
             data = data[0] if data else None
         if data is not None:
             out.append(int(data))
-    if out or not points or coords is None or not len(coords):
+        else:
+            unlabelled = True
+    if not unlabelled or coords is None or not len(coords):
         return list(dict.fromkeys(out))
-    if region := region_from_event(event):
+    if region := region_from_event(event):  # some points carry no id: the box or lasso says which are inside
         return region_points(region, coords)
+    if out:
+        return list(dict.fromkeys(out))
     for p in points[:MAX_CLICKED]:
         at = [p.get("x"), p.get("y")] + ([p.get("z")] if coords.shape[1] == 3 else [])
         if all(isinstance(v, (int, float)) for v in at):

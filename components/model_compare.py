@@ -20,7 +20,7 @@ from indexing.compare import AGREEMENT_K, MAX_COMPARED, aligned, knn_agreement, 
 from indexing.lab import Lab
 from indexing.projection import Projection
 
-OTHER_CHART = "compare-chart"
+OTHER_CHART = "compare-chart"  # + the other model's collection: a selection's indices belong to one model's map
 BANDS = ["0–19 % shared", "20–39 % shared", "40–59 % shared", "60–79 % shared", "80–100 % shared"]
 ABSENT = "not in this map"
 SCHEME = Colouring(BANDS[::-1] + [ABSENT], {**sequential(BANDS[::-1]).colours, ABSENT: "#c8c8c8"})
@@ -85,9 +85,13 @@ def comparison(lab: Lab) -> Comparison | None:
     return Comparison(other, projection, ia, ib, shared)
 
 
+def _chart_key(comp: Comparison) -> str:
+    return f"{OTHER_CHART}-{comp.other.store.name}"
+
+
 def selected_there(comp: Comparison) -> list[int]:
     """The items selected on the other model's map, as indices into this map's records (the link back)."""
-    picked = selected_indices(st.session_state.get(OTHER_CHART), comp.projection.coords)
+    picked = selected_indices(st.session_state.get(_chart_key(comp)), comp.projection.coords)
     here = dict(zip(comp.ib.tolist(), comp.ia.tolist()))
     return [here[j] for j in picked if j in here]
 
@@ -107,7 +111,7 @@ def other_map(comp: Comparison, picked: list[int]) -> None:
     ringed = [there[i] for i in picked if i in there]
     flat = comp.projection.coords.shape[1] == 2
     fig = map_figure(comp.projection.coords, other_records, colours, scheme=SCHEME, linked=ringed, legend_below=True)
-    st.plotly_chart(fig, key=OTHER_CHART, on_select="rerun", selection_mode=("points", "box", "lasso"))
+    st.plotly_chart(fig, key=_chart_key(comp), on_select="rerun", selection_mode=("points", "box", "lasso"))
     st.caption(md_escape(f"{comp.other.spec.label}: each item coloured by the share of its {k} nearest neighbours "
                          f"that this model also has among its {k}"
                          + ("" if not flat else

@@ -43,7 +43,9 @@ class Encoder:
     def _run(self, fn, batch: torch.Tensor) -> np.ndarray:
         cuda = self.device == "cuda"
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
-            out = fn(batch.pin_memory().to(self.device, non_blocking=True) if cuda else batch)
+            if cuda:  # pinned (by the ingest's decode threads, else here) so the copy need not block
+                batch = (batch if batch.is_pinned() else batch.pin_memory()).to(self.device, non_blocking=True)
+            out = fn(batch)
         out = torch.nn.functional.normalize(out.float(), dim=-1)
         return out.cpu().numpy().astype(np.float32)
 

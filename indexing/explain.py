@@ -76,7 +76,7 @@ def heatmap(encoder: Encoder, image: Image.Image, target: np.ndarray, method: st
     """Where ``image`` matches the unit vector ``target`` (a text, image or item embedding)."""
     if method not in METHODS:
         raise InputError(f"Unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}.")
-    vector = torch.from_numpy(np.asarray(target, dtype=np.float32)).to(encoder.device)
+    vector = torch.from_numpy(np.array(target, dtype=np.float32)).to(encoder.device)  # a copy: targets may be read-only maps
     with torch.no_grad():
         if method == "dense":
             tokens = dense_tokens(encoder, image)

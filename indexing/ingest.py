@@ -63,6 +63,17 @@ class Prepared:
     failures: list[Failure] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # sources
     size: int = 0
+    batch: torch.Tensor | None = None  # the pixels stacked (and pinned, for a GPU) in the decode thread
+
+
+@dataclass
+class _Turns:
+    """Batches claim their new ids one at a time and in plan order, whichever finished reading first, so the
+    copy of a duplicate that is kept is the plan's first, however many threads decode."""
+
+    seen: set[str] = field(default_factory=set)
+    next: int = 0
+    cond: threading.Condition = field(default_factory=threading.Condition)
 
 
 class Ingestor:
@@ -73,7 +84,6 @@ class Ingestor:
         self.encoder, self.store, self.blobs = encoder, store, blobs
         self.batch_size = batch_size or encoder.batch_size
         self.decode_workers = decode_workers or default_workers(encoder.device)
-        self._dedupe = threading.Lock()  # the store check and the ids seen in this run, across decode threads
 
     def run(self, plan: Plan, progress: Progress | None = None) -> Summary:
         summary = Summary(blank=plan.blank, notes=list(plan.notes))
@@ -82,11 +92,12 @@ class Ingestor:
         total, done = len(plan.items), 0
         if progress:
             progress(0, total)
-        seen: set[str] = set()
+        turns = _Turns()
         try:
             with ThreadPoolExecutor(max_workers=self.decode_workers, thread_name_prefix="simlab-decode") as pool:
-                prepare = lambda batch: self._prepare(batch, seen)  # noqa: E731
-                for prepared in _in_order(pool, prepare, _batches(plan.items, self.batch_size), self.decode_workers):
+                prepare = lambda numbered: self._prepare(*numbered, turns)  # noqa: E731
+                batches = enumerate(_batches(plan.items, self.batch_size))
+                for prepared in _in_order(pool, prepare, batches, self.decode_workers):
                     self._write(prepared, summary)
                     done += prepared.size
                     if progress:
@@ -96,24 +107,34 @@ class Ingestor:
                                "ingest again to complete it (what is stored is skipped).")
         return summary
 
-    def _prepare(self, batch: list[Pending], seen: set[str]) -> Prepared:
-        """Load, hash, de-duplicate and decode one batch (runs in a decode thread)."""
+    def _prepare(self, number: int, batch: list[Pending], turns: _Turns) -> Prepared:
+        """Load, hash, de-duplicate (in turn ``number``) and decode one batch (runs in a decode thread)."""
         out = Prepared(size=len(batch))
         candidates: list[tuple[Record, bytes | None, Pending]] = []
-        for item in batch:
-            try:
-                candidates.append((*read_item(item), item))
-            except (MediaError, OSError) as exc:
-                out.failures.append(Failure(item.source, str(exc)))
-        with self._dedupe:
-            stored = self.store.existing([r.id for r, _, _ in candidates])
-            new = []
-            for rec, data, item in candidates:
-                if rec.id in stored or rec.id in seen:
-                    out.duplicates.append(item.source)
-                else:
-                    seen.add(rec.id)
-                    new.append((rec, data, item))
+        new: list[tuple[Record, bytes | None, Pending]] = []
+        read = False
+        try:
+            for item in batch:
+                try:
+                    candidates.append((*read_item(item), item))
+                except (MediaError, OSError) as exc:
+                    out.failures.append(Failure(item.source, str(exc)))
+            read = True
+        finally:  # this batch's turn is taken and passed on whatever happened, or later batches would wait forever
+            with turns.cond:
+                turns.cond.wait_for(lambda: turns.next == number)
+                try:
+                    if read:
+                        stored = self.store.existing([r.id for r, _, _ in candidates])
+                        for rec, data, item in candidates:
+                            if rec.id in stored or rec.id in turns.seen:
+                                out.duplicates.append(item.source)
+                            else:
+                                turns.seen.add(rec.id)
+                                new.append((rec, data, item))
+                finally:
+                    turns.next += 1
+                    turns.cond.notify_all()
         for rec, data, item in new:
             if data is None:
                 rec.truncated = self.encoder.is_truncated(rec.text or "")
@@ -125,6 +146,10 @@ class Ingestor:
                 out.images.append(rec)
             except MediaError as exc:
                 out.failures.append(Failure(item.source, str(exc)))
+        if out.pixels:
+            out.batch = torch.stack(out.pixels)
+            if self.encoder.device == "cuda":
+                out.batch = out.batch.pin_memory()  # here, so the copy to the GPU does not wait on it
         return out
 
     def _write(self, prepared: Prepared, summary: Summary) -> None:
@@ -133,7 +158,7 @@ class Ingestor:
         summary.skipped += len(prepared.duplicates)
         summary.duplicates += prepared.duplicates[:max(0, MAX_LISTED - len(summary.duplicates))]
         if prepared.images:
-            vectors = self.encoder.encode_pixels(torch.stack(prepared.pixels))
+            vectors = self.encoder.encode_pixels(prepared.batch)
             self._store(prepared.images, vectors, summary)
         if prepared.texts:
             vectors = self.encoder.encode_texts([r.text or "" for r in prepared.texts])

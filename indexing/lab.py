@@ -75,7 +75,8 @@ class Lab:
             version = self.version()
             if self._snapshot is None or self._snapshot[0] != version:
                 records, vectors = self.store.all()
-                shared = VectorFiles(self.settings.data_dir).share(self.store.name, [r.id for r in records], vectors)
+                shared = VectorFiles(self.settings.data_dir).share(self.store.name, [r.id for r in records], vectors,
+                                                                   str(self.store.collection.id))
                 self._snapshot = (version, Snapshot(records, shared))
             return self._snapshot[1]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from indexing.projection import MapCache, MapParams, Projection, extend, get_map, preview
-from indexing.vector_files import VectorFiles, load
+from indexing.vector_files import load
 
 NUMBA_CACHE = Path(os.environ.get("NUMBA_CACHE_DIR") or Path.home() / ".cache" / "simlab" / "numba")
 _CHILDREN: list[tuple[subprocess.Popen, Path]] = []  # every fit this process started, so none outlives it
@@ -34,6 +34,7 @@ def stop_all() -> None:
             proc.kill()
             proc.wait()
         job.unlink(missing_ok=True)
+        job.with_suffix(".vectors.npy").unlink(missing_ok=True)
     _CHILDREN.clear()
 
 
@@ -70,8 +71,7 @@ class MapJobs:
             self.jobs_dir.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.jobs_dir, suffix=".npz")
             os.close(fd)
-            shared = VectorFiles(self.cache.root.parent).share(collection, ids, vectors)  # no copy when mapped
-            np.savez(tmp, ids=np.array(ids, dtype=str), vectors=str(getattr(shared, "filename", "") or ""))
+            np.savez(tmp, ids=np.array(ids, dtype=str), vectors=str(_job_vectors(Path(tmp), vectors)))
             log = Path(tmp).with_suffix(".log")
             NUMBA_CACHE.mkdir(parents=True, exist_ok=True)
             env = {**os.environ, "NUMBA_CACHE_DIR": str(NUMBA_CACHE)}
@@ -99,6 +99,7 @@ class MapJobs:
             return JobState(False, started=started)
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
         log.with_suffix(".npz").unlink(missing_ok=True)  # a crashed child leaves its input behind
+        log.with_suffix(".vectors.npy").unlink(missing_ok=True)
         return JobState(False, (lines[-1] if lines else f"exit code {code}")[:300], started)
 
     def wait(self, collection: str, params: MapParams, timeout: float = 600) -> JobState | None:
@@ -134,13 +135,29 @@ class MapJobs:
         return cached
 
 
+def _job_vectors(job: Path, vectors: np.ndarray) -> Path:
+    """The vectors for a fit job: a hard link to their shared file (no copy, and it outlives the file's
+    replacement by a newer version), else a copy of them."""
+    link = job.with_suffix(".vectors.npy")
+    source = getattr(vectors, "filename", None)
+    if source:
+        try:
+            os.link(source, link)
+            return link
+        except OSError:
+            pass
+    np.save(link, np.asarray(vectors, np.float32))
+    return link
+
+
 def _fit_job(job: Path, data_dir: Path, collection: str, params: MapParams) -> None:
     with np.load(job, allow_pickle=False) as z:
-        ids, vectors = [str(i) for i in z["ids"]], load(str(z["vectors"]))
+        ids, vectors_file = [str(i) for i in z["ids"]], Path(str(z["vectors"]))
     try:
-        get_map(MapCache(data_dir), collection, ids, vectors, params, refit=True)
+        get_map(MapCache(data_dir), collection, ids, load(vectors_file), params, refit=True)
     finally:
         job.unlink(missing_ok=True)
+        vectors_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":  # the child process: python -m indexing.map_jobs JOB DATA_DIR COLLECTION PARAMS

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +33,48 @@ from indexing.store import Record, Store, StoreStopped
 
 REPO = Path(__file__).resolve().parent.parent
 BLOCK = 64  # plan items per decode task
-COLUMNS = ("id", "kind", "name", "text", "metadata", "source", "error", "pixels")
+COLUMNS = ("item", "id", "kind", "name", "text", "metadata", "source", "error", "pixels")
 
 
 class RayUnavailable(SimLabError, RuntimeError):
-    """Ray is not installed or the cluster cannot be reached; the message says what to do."""
+    """Ray is not installed, the cluster cannot be reached, or the job cannot be shipped; the message says what
+    to do."""
+
+
+class _Fails:
+    """A loader that raises the reason its item could not be read when the plan was shipped (picklable)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __call__(self) -> bytes:
+        raise MediaError(self.reason)
+
+
+def _portable(items: list) -> list:
+    """The plan's items as Ray can ship them: an image whose loader holds an open archive (a zip member) is
+    read now and travels as its bytes; one that cannot be read travels as its reason."""
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(items)
+        return items
+    except (TypeError, AttributeError):  # an unpicklable loader somewhere: find which
+        pass
+    out = []
+    for item in items:
+        try:
+            cloudpickle.dumps(item)
+            out.append(item)
+            continue
+        except (TypeError, AttributeError):
+            pass
+        try:
+            data = item.load()
+            out.append(replace(item, load=lambda d=data: d))
+        except (MediaError, OSError) as exc:
+            out.append(replace(item, load=_Fails(str(exc) or type(exc).__name__)))
+    return out
 
 
 _PLANS: dict[str, tuple] = {}  # per worker process: the plan and decoding context, fetched once per job
@@ -59,8 +97,8 @@ def _decode(batch: dict, ref) -> dict:
     rows: dict[str, list] = {c: [] for c in COLUMNS}
     for index in batch["item"].tolist():
         item = items[index]
-        row = {"id": "", "kind": "", "name": "", "text": "", "metadata": "{}", "source": item.source, "error": "",
-               "pixels": b""}
+        row = {"item": index, "id": "", "kind": "", "name": "", "text": "", "metadata": "{}", "source": item.source,
+               "error": "", "pixels": b""}
         try:
             record, data = read_item(item)
             row.update(id=record.id, kind=record.kind, name=record.name, text=record.text or "",
@@ -73,7 +111,7 @@ def _decode(batch: dict, ref) -> dict:
             row["error"] = f"stopped: {exc}"
         for c in COLUMNS:
             rows[c].append(row[c])
-    return {c: np.array(v, dtype=object) for c, v in rows.items()}
+    return {c: np.array(v, dtype=np.int64 if c == "item" else object) for c, v in rows.items()}
 
 
 class _Encode:
@@ -153,7 +191,11 @@ def _run(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str, 
     if not total:
         return summary
     known = frozenset(store.ids())
-    ref = ray.put((plan.items, known, str(blobs.root), encoder.preprocess, max(encoder.image_size, 256)))
+    try:
+        ref = ray.put((_portable(plan.items), known, str(blobs.root), encoder.preprocess, max(encoder.image_size, 256)))
+    except Exception as exc:  # serialisation or the object store: one line, not a traceback
+        raise RayUnavailable(f"Cannot ship the ingest plan to Ray: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     actors = gpus or max(1, int(resources.get("CPU", 1)) // 2)
@@ -165,11 +207,12 @@ def _run(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str, 
                             batch_format="numpy", compute=ActorPoolStrategy(size=actors),
                             num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
                             max_restarts=-1, max_task_retries=-1))
-    seen: dict[str, str] = {}  # id → source, this run
+    seen: set[str] = set()  # content ids met in this run
+    counted: set[int] = set()  # plan items counted
     done = 0
     try:
         for batch in dataset.iter_batches(batch_size=batch_size, batch_format="numpy"):
-            _write(batch, store, encoder.dim, known, seen, summary)
+            _write(batch, store, encoder.dim, known, seen, counted, summary)
             done += len(batch["id"])
             if progress:
                 progress(min(done, total), total)
@@ -179,24 +222,30 @@ def _run(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str, 
     return summary
 
 
-def _write(batch: dict, store: Store, dim: int, known: frozenset[str], seen: dict[str, str], summary: Summary) -> None:
-    """Write stage: count failures and duplicates, upsert the new items (a retried task's echo is ignored)."""
+def _write(batch: dict, store: Store, dim: int, known: frozenset[str], seen: set[str], done: set[int],
+           summary: Summary) -> None:
+    """Write stage, counting as the plain engine does: a failure, a duplicate (of the store or of an earlier plan
+    item, failed or not) or a new item to upsert. ``seen``: the content ids met in this run; ``done``: the plan
+    items counted (a retried task's echo of one is ignored)."""
     records, vectors = [], []
     for i in range(len(batch["id"])):
-        source, error, item_id = str(batch["source"][i]), str(batch["error"][i]), str(batch["id"][i])
-        if error:
-            if error.startswith("stopped: "):
-                raise StoreStopped(error.removeprefix("stopped: "))
-            summary.fail(Failure(source, error))
-            continue
-        if item_id in seen and seen[item_id] == source:
-            continue  # the same item again from a retried task
-        if item_id in known or item_id in seen or not batch["vector"][i]:
+        index, source = int(batch["item"][i]), str(batch["source"][i])
+        error, item_id = str(batch["error"][i]), str(batch["id"][i])
+        if index in done:
+            continue  # this plan item was already counted: an echo of a retried task
+        done.add(index)
+        if error.startswith("stopped: "):
+            raise StoreStopped(error.removeprefix("stopped: "))
+        if item_id and (item_id in known or item_id in seen):
             summary.skipped += 1
             if len(summary.duplicates) < 1000:
                 summary.duplicates.append(source)
             continue
-        seen[item_id] = source
+        if item_id:
+            seen.add(item_id)
+        if error or not batch["vector"][i]:
+            summary.fail(Failure(source, error or "not encoded"))
+            continue
         record = Record(item_id, str(batch["kind"][i]), str(batch["name"][i]),
                         str(batch["text"][i]) if batch["kind"][i] == "text" else None,
                         json.loads(str(batch["metadata"][i])), source)

@@ -199,3 +199,6 @@ def test_a_map_past_the_labelled_size_sends_coordinates_only_and_finds_clicks_by
     box = SimpleNamespace(selection={"points": [{"x": 0.0, "y": 0.0}], "box": [{"x": [-0.5, 0.5], "y": [-0.5, 0.5]}]})
     inside = np.flatnonzero((np.abs(coords) <= 0.5).all(axis=1)).tolist()
     assert inside and selected_indices(box, coords) == inside
+    # a query's top-k carry their ids even on such a map: a box over them still selects everything inside
+    box.selection["points"].append({"customdata": inside[0], "x": 0.0, "y": 0.0})
+    assert selected_indices(box, coords) == inside

@@ -124,3 +124,26 @@ def test_several_decode_workers_store_the_same_items_in_plan_order(env, tiny_enc
     assert one == four and one["added"] == 17 and one["skipped"] == 1 and one["failed"] == 1
     assert ids_one == ids_four
     assert all(np.allclose(vec_one[i], vec_four[i], atol=1e-5) for i in ids_one)
+
+
+def test_the_plans_first_copy_is_kept_when_a_later_copy_is_read_first(env, tiny_encoder, tmp_path):
+    import time
+
+    from indexing.blobs import Blobs
+    from indexing.ingest import Ingestor
+    from indexing.sources import PendingImage, Plan
+    from indexing.store import Store, open_client
+
+    data = image_bytes((10, 200, 30))
+
+    def slow() -> bytes:
+        time.sleep(0.5)  # the first copy is still being read when the second copy's batch is ready
+        return data
+
+    plan = Plan(items=[PendingImage("first.png", "first.png", slow), PendingImage("second.png", "second.png",
+                                                                                   lambda: data)])
+    store = Store(open_client(load_settings({"SIMLAB_DATA": str(tmp_path / "d")})), tiny_encoder.spec.key,
+                  tiny_encoder.spec.label, tiny_encoder.dim)
+    summary = Ingestor(tiny_encoder, store, Blobs(tmp_path / "d"), batch_size=1, decode_workers=4).run(plan)
+    assert summary.added == 1 and summary.duplicates == ["second.png"]
+    assert [r.name for r in store.all()[0]] == ["first.png"]

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,17 @@ pytestmark = pytest.mark.slow
 
 
 def folder(root: Path) -> Path:
-    """24 distinct images, a copy of one, a broken JPEG, a text file with a blank line."""
+    """24 distinct images (4 of them in a zip), a copy of one, a broken JPEG and its copy, a text file with a
+    blank line."""
     root.mkdir()
-    for i in range(24):
+    for i in range(20):
         (root / f"shade-{i:02d}.png").write_bytes(image_bytes((i * 10, 255 - i * 10, (i * 37) % 256)))
+    with zipfile.ZipFile(root / "more.zip", "w") as archive:
+        for i in range(20, 24):
+            archive.writestr(f"shade-{i:02d}.png", image_bytes((i * 10, 255 - i * 10, (i * 37) % 256)))
     (root / "copy-of-shade-03.png").write_bytes((root / "shade-03.png").read_bytes())
     (root / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    (root / "z-broken-copy.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # a copy of a bad file: a duplicate, as in plain
     (root / "notes.txt").write_text("a red square\n\nthe sea at night\n")
     return root
 
@@ -63,7 +69,7 @@ def test_ray_stores_what_the_plain_engine_stores_and_a_rerun_adds_nothing(cluste
     on_ray = open_lab(load_settings(), encoder=tiny_encoder)  # the chroma run server
     assert "chroma server" in on_ray.stats()["store"]
     got = on_ray.ingest(plan_paths([files]), engine="ray").as_dict()
-    assert counts(got) == counts(expected) == {"added": 26, "skipped": 1, "failed": 1, "blank": 1, "truncated": 0}
+    assert counts(got) == counts(expected) == {"added": 26, "skipped": 2, "failed": 1, "blank": 1, "truncated": 0}
     assert [e["source"] for e in got["errors"]] == [e["source"] for e in expected["errors"]]
     assert "broken.jpg" in got["errors"][0]["source"] and got["errors"][0]["reason"]
     assert sorted(on_ray.store.ids()) == sorted(plain.store.ids())
@@ -72,7 +78,7 @@ def test_ray_stores_what_the_plain_engine_stores_and_a_rerun_adds_nothing(cluste
     assert all(abs(ray_vectors[i] - plain_vectors[r.id]).max() < 1e-4 for i, r in enumerate(ray_records))
     assert all(on_ray.blobs.thumb_path(r.id).exists() for r in ray_records if r.kind == "image")
     again = on_ray.ingest(plan_paths([files]), engine="ray").as_dict()
-    assert again["added"] == 0 and again["skipped"] == 27 and on_ray.store.count() == 26
+    assert again["added"] == 0 and again["skipped"] == 28 and on_ray.store.count() == 26
 
 
 def _encode_workers() -> list[int]:
@@ -109,7 +115,7 @@ def test_a_worker_killed_mid_job_still_stores_every_item_once(cluster, server, t
     summary = lab.ingest(plan_paths([files]), kill_once, engine="ray").as_dict()
     assert killed, "no encoding worker was found to kill"
     assert after - set(killed), "no restarted encoding worker took over: the kill did not land mid-job"
-    assert counts(summary) == {"added": 66, "skipped": 1, "failed": 1, "blank": 1, "truncated": 0}
+    assert counts(summary) == {"added": 66, "skipped": 2, "failed": 1, "blank": 1, "truncated": 0}
     ids = lab.store.ids()
     assert len(ids) == len(set(ids)) == 66 == lab.store.count()
 
@@ -121,4 +127,4 @@ def test_the_command_line_runs_on_a_local_cluster_it_starts(server, tmp_path):
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert out.returncode == 1  # one bad file: partial, as with the plain engine
-    assert counts(summary) == {"added": 26, "skipped": 1, "failed": 1, "blank": 1, "truncated": 0}
+    assert counts(summary) == {"added": 26, "skipped": 2, "failed": 1, "blank": 1, "truncated": 0}

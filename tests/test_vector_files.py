@@ -1,4 +1,6 @@
 """A collection's vectors live in one memory-mapped file per content, shared by every reader."""
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ from indexing.lab import open_lab
 from indexing.map_jobs import MapJobs
 from indexing.projection import MapParams
 from indexing.settings import load_settings
-from indexing.vector_files import VectorFiles
+from indexing.vector_files import KEEP_OLD_SECONDS, VectorFiles
 
 
 def test_the_labs_vectors_are_one_read_only_file_replaced_when_the_content_changes(env, tiny_encoder):
@@ -24,11 +26,26 @@ def test_the_labs_vectors_are_one_read_only_file_replaced_when_the_content_chang
     assert other.vectors()[1].filename == vectors.filename
     np.testing.assert_array_equal(np.asarray(vectors), lab.store.all()[1])
 
+    old = Path(vectors.filename)
+    os.utime(old, (time.time() - KEEP_OLD_SECONDS - 1,) * 2)  # long enough ago that no reader is on it
     lab.ingest(demo_plan(12, seed=2))
     grown = lab.vectors()[1]
     assert len(grown) > len(records) and grown.filename != vectors.filename
     assert sorted((settings.data_dir / "vectors").glob("*.npy")) == [Path(grown.filename)]
     assert np.asarray(vectors).shape == (len(records), vectors.shape[1])  # an old mapping still reads
+
+
+def test_a_recent_older_file_is_kept_and_an_unwritable_folder_leaves_vectors_in_memory(tmp_path):
+    files = VectorFiles(tmp_path)
+    first = files.share("c", ["a"], np.ones((1, 2), np.float32))
+    second = files.share("c", ["a", "b"], np.ones((2, 2), np.float32))
+    assert Path(first.filename).exists() and Path(second.filename).exists()  # another process may be on it
+    assert files.share("c", ["a"], np.ones((1, 2), np.float32), store="another-store").filename != first.filename
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "ro" / "vectors").write_text("not a folder")  # nothing can be written there
+    kept = VectorFiles(tmp_path / "ro").share("c", ["a"], np.full((1, 2), 3, np.float32))
+    assert not isinstance(kept, np.memmap) and kept.tolist() == [[3.0, 3.0]]
+    assert list((tmp_path / "ro").iterdir()) == [tmp_path / "ro" / "vectors"]
 
 
 def test_the_background_map_fit_reads_the_shared_file(env, tiny_encoder):
@@ -41,12 +58,15 @@ def test_the_background_map_fit_reads_the_shared_file(env, tiny_encoder):
     assert jobs.wait(lab.store.name, params, timeout=300).error == ""
     assert jobs.cache.load(lab.store.name, params).ids == [r.id for r in records]
     assert len(list((settings.data_dir / "vectors").glob("*.npy"))) == 1  # no second copy was written
+    assert not list(jobs.jobs_dir.iterdir())  # the job's input and its link to the vectors are gone
 
 
 def test_a_collection_whose_name_extends_anothers_keeps_its_file(tmp_path):
     files = VectorFiles(tmp_path)
     a = files.share("shapes", ["x", "y"], np.eye(2, dtype=np.float32))
     b = files.share("shapes-big", ["x"], np.ones((1, 2), np.float32))
+    for f in (a, b):
+        os.utime(f.filename, (time.time() - KEEP_OLD_SECONDS - 1,) * 2)
     files.share("shapes", ["x", "y", "z"], np.eye(3, 2, dtype=np.float32))
     assert not Path(a.filename).exists() and Path(b.filename).exists()
 
