@@ -174,14 +174,17 @@ async def drive(urls: list[str], sessions: int, rounds: int) -> dict:
         for k, url in enumerate(urls):  # model and store load here, not in the figures
             await session(browser, url, 0, 1, warm, annotator=f"warm-up-{k}")
         out["errors"] += warm["errors"]
-        server = [pid for url in urls for pid in processes(f"--server.port {url.rsplit(':', 1)[1]}")]
+        per_app = [processes(f"--server.port {url.rsplit(':', 1)[1]}") for url in urls]
+        server = [pid for pids in per_app for pid in pids]
         browsers = processes(BROWSER)
         cpu = cpu_seconds(server), cpu_seconds(browsers)
+        app_cpu = [cpu_seconds(pids) for pids in per_app]
         start = time.perf_counter()
         await asyncio.gather(*(session(browser, urls[i % len(urls)], i, rounds, out) for i in range(sessions)))
         out["wall_s"] = time.perf_counter() - start
         browsers = processes(BROWSER)
         out["server_cpu_s"] = cpu_seconds(server) - cpu[0]
+        out["app_cpu_s"] = [round(cpu_seconds(pids) - before, 1) for pids, before in zip(per_app, app_cpu)]
         out["browser_cpu_s"] = cpu_seconds(browsers) - cpu[1]  # renderers closed meanwhile are not counted
         stop.set()
         await nice
@@ -229,6 +232,7 @@ def measure(sessions: int, rounds: int, items: int, app_processes: int = 1) -> d
                 "judge_p50_ms": ms(out["judge"], 50), "judge_p95_ms": ms(out["judge"], 95),
                 "page_open_p50_ms": ms(out["opens"], 50), "page_open_p95_ms": ms(out["opens"], 95),
                 "wall_s": round(out["wall_s"], 1), "server_cpu_s": round(out["server_cpu_s"], 1),
+                "server_cpu_s_per_process": out["app_cpu_s"],
                 "server_cpu_ms_per_interaction": round(out["server_cpu_s"] * 1000 / max(1, len(out["server"])), 1),
                 "browser_cpu_s_at_least": round(out["browser_cpu_s"], 1)}
 

@@ -202,3 +202,21 @@ def test_a_map_past_the_labelled_size_sends_coordinates_only_and_finds_clicks_by
     # a query's top-k carry their ids even on such a map: a box over them still selects everything inside
     box.selection["points"].append({"customdata": inside[0], "x": 0.0, "y": 0.0})
     assert selected_indices(box, coords) == inside
+
+
+def test_the_page_says_what_stops_above_the_labelled_size(demo, monkeypatch):
+    import components.map_figure as map_figure_module
+    import components.map_view as map_view_module
+
+    for module in (map_figure_module, map_view_module):
+        monkeypatch.setattr(module, "LABELLED_UP_TO", 10)
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.session_state["map_dims"] = 3  # e.g. from a shared link
+    at.run()
+    assert not at.exception
+    count = demo.store.count()
+    assert any(f"{count:,} points: above 10 they are drawn without hover labels" in c.value for c in at.caption)
+    assert any("3-D maps are drawn up to 10 points" in c.value for c in at.caption)
+    data = traces(at)
+    assert all(t["type"] == "scattergl" for t in data)
+    assert not any("hovertext" in t for t in data if t.get("name") not in ("selected",))

@@ -21,7 +21,7 @@ def test_concurrent_sessions_lose_nothing():
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install chromium)")
 def test_two_app_processes_share_one_chroma_server_and_one_label_store():
     result = measure(sessions=4, rounds=2, items=40, app_processes=2)
-    assert result["app_processes"] == 2
     assert result["errors"] == 0, result["error_examples"]
+    assert len(result["server_cpu_s_per_process"]) == 2 and min(result["server_cpu_s_per_process"]) > 0  # both served
     # judgments made through both processes land in the one SQLite label store
     assert result["judgments_stored"] == result["judgments_expected"] == 8
