@@ -3,6 +3,7 @@ on both, and how many of each item's nearest neighbours the two models share."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -18,6 +19,7 @@ from components.sidebar import model_options
 from components.state import Keys
 from indexing.compare import AGREEMENT_K, MAX_COMPARED, aligned, knn_agreement, reencode_plan, sample
 from indexing.lab import Lab
+from indexing.models import AUTO
 from indexing.projection import Projection
 
 OTHER_CHART = "compare-chart"  # + the other model's collection: a selection's indices belong to one model's map
@@ -54,7 +56,11 @@ def comparison(lab: Lab) -> Comparison | None:
     """Pick another model; offer to encode the items it lacks (a background ingest with progress). None, with a
     line saying why, while there is nothing to compare yet."""
     here = st.session_state.get(Keys.ACTIVE_MODEL)
-    options = [m for m in model_options() if m != here]
+    # not "auto" (a rule, not a model) and not this map's own model under another name
+    options = [m for m in model_options() if m not in (here, AUTO) and Path(m).stem != lab.spec.name]
+    if not options:
+        st.info("No other model is configured to compare with (set SIMLAB_MODEL to one).")
+        return None
     other_name = st.selectbox("Other model", options, key="compare-model")
     try:
         other = open_cached_lab(other_name)
