@@ -45,6 +45,16 @@ class Summary:
         self.failed += 1
         self.errors.append(failure)
 
+    def skip(self, sources: list[str]) -> None:
+        """Duplicates: all counted, the first ``MAX_LISTED`` named."""
+        self.skipped += len(sources)
+        self.duplicates += sources[:max(0, MAX_LISTED - len(self.duplicates))]
+
+    def stop(self, exc: Exception) -> None:
+        """The store stopped part-way: say so, with what was stored and how to complete it."""
+        self.stopped = (f"Stopped: {exc}. {self.added} new items were stored before that; run the same "
+                        "ingest again to complete it (what is stored is skipped).")
+
     def as_dict(self) -> dict:
         return {"added": self.added, "skipped": self.skipped, "failed": self.failed, "blank": self.blank,
                 "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors],
@@ -103,8 +113,7 @@ class Ingestor:
                     if progress:
                         progress(done, total)
         except StoreStopped as exc:
-            summary.stopped = (f"Stopped: {exc}. {summary.added} new items were stored before that; run the same "
-                               "ingest again to complete it (what is stored is skipped).")
+            summary.stop(exc)
         return summary
 
     def _prepare(self, number: int, batch: list[Pending], turns: _Turns) -> Prepared:
@@ -155,25 +164,23 @@ class Ingestor:
     def _write(self, prepared: Prepared, summary: Summary) -> None:
         for failure in prepared.failures:
             summary.fail(failure)
-        summary.skipped += len(prepared.duplicates)
-        summary.duplicates += prepared.duplicates[:max(0, MAX_LISTED - len(summary.duplicates))]
+        summary.skip(prepared.duplicates)
         if prepared.images:
-            vectors = self.encoder.encode_pixels(prepared.batch)
-            self._store(prepared.images, vectors, summary)
+            store_batch(self.store, prepared.images, self.encoder.encode_pixels(prepared.batch), summary)
         if prepared.texts:
             vectors = self.encoder.encode_texts([r.text or "" for r in prepared.texts])
-            stored = self._store(prepared.texts, np.asarray(vectors), summary)
-            summary.truncated += sum(r.truncated for r in stored)
+            store_batch(self.store, prepared.texts, np.asarray(vectors), summary)
 
-    def _store(self, records: list[Record], vectors: np.ndarray, summary: Summary) -> list[Record]:
-        """Upsert; items the store refuses fail alone. Returns the records stored."""
-        refused = self.store.upsert(records, vectors)
-        for record, reason in refused:
-            summary.fail(Failure(record.source, reason))
-        bad = {id(r) for r, _ in refused}
-        stored = [r for r in records if id(r) not in bad]
-        summary.added += len(stored)
-        return stored
+
+def store_batch(store: Store, records: list[Record], vectors: np.ndarray, summary: Summary) -> None:
+    """Upsert and count: items the store refuses fail alone; the rest are added (long texts counted as cut)."""
+    refused = store.upsert(records, vectors)
+    for record, reason in refused:
+        summary.fail(Failure(record.source, reason))
+    bad = {id(r) for r, _ in refused}
+    stored = [r for r in records if id(r) not in bad]
+    summary.added += len(stored)
+    summary.truncated += sum(r.truncated for r in stored)
 
 
 def read_item(item: Pending) -> tuple[Record, bytes | None]:

@@ -24,7 +24,7 @@ import numpy as np
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
 from indexing.errors import SimLabError
-from indexing.ingest import Summary, keep_image, read_item
+from indexing.ingest import Summary, keep_image, read_item, store_batch
 from indexing.media import MediaError
 from indexing.models import ModelSpec
 from indexing.progress import Progress
@@ -217,8 +217,7 @@ def _run(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str, 
             if progress:
                 progress(min(done, total), total)
     except StoreStopped as exc:
-        summary.stopped = (f"Stopped: {exc}. {summary.added} new items were stored before that; run the same "
-                           "ingest again to complete it (what is stored is skipped).")
+        summary.stop(exc)
     return summary
 
 
@@ -237,9 +236,7 @@ def _write(batch: dict, store: Store, dim: int, known: frozenset[str], seen: set
         if error.startswith("stopped: "):
             raise StoreStopped(error.removeprefix("stopped: "))
         if item_id and (item_id in known or item_id in seen):
-            summary.skipped += 1
-            if len(summary.duplicates) < 1000:
-                summary.duplicates.append(source)
+            summary.skip([source])
             continue
         if item_id:
             seen.add(item_id)
@@ -253,10 +250,4 @@ def _write(batch: dict, store: Store, dim: int, known: frozenset[str], seen: set
         records.append(record)
         vectors.append(np.frombuffer(batch["vector"][i], np.float32))
     if records:
-        refused = store.upsert(records, np.stack(vectors).reshape(len(records), dim))
-        for record, reason in refused:
-            summary.fail(Failure(record.source, reason))
-        bad = {id(r) for r, _ in refused}
-        stored = [r for r in records if id(r) not in bad]
-        summary.added += len(stored)
-        summary.truncated += sum(r.truncated for r in stored if r.kind == "text")
+        store_batch(store, records, np.stack(vectors).reshape(len(records), dim), summary)
