@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from indexing.ranking import seeded_sample
+
 FIT_SAMPLE = 100_000  # k-means sees at most this many items; 20 centres are well placed long before that
 CHUNK = 50_000
 
@@ -25,10 +27,8 @@ def cluster(vectors: np.ndarray, k: int | None = None, seed: int = 0, n_represen
     k = max(1, min(k, n))
     from sklearn.cluster import MiniBatchKMeans
 
-    fit_on = (np.sort(np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False)) if n > FIT_SAMPLE
-              else np.arange(n))
     model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=2048).fit(
-        np.asarray(vectors[fit_on], np.float32))
+        np.asarray(vectors[seeded_sample(n, FIT_SAMPLE, seed)], np.float32))
     labels, distances = np.empty(n, int), np.empty(n, np.float32)
     for start in range(0, n, CHUNK):  # no full-size temporaries at a million vectors
         block = np.asarray(vectors[start:start + CHUNK], np.float32)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from indexing.blobs import Blobs
+from indexing.ranking import seeded_sample
 from indexing.sources import Failure, PendingImage, PendingText, Plan
 from indexing.store import Record
 
@@ -62,9 +63,7 @@ def nearest(vectors: np.ndarray, k: int) -> np.ndarray:
 
 def sample(ia: np.ndarray, ib: np.ndarray, limit: int = MAX_COMPARED, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """At most ``limit`` aligned pairs (a seeded sample, in order), so a comparison stays seconds, not minutes."""
-    if len(ia) <= limit:
-        return ia, ib
-    keep = np.sort(np.random.default_rng(seed).choice(len(ia), limit, replace=False))
+    keep = seeded_sample(len(ia), limit, seed)
     return ia[keep], ib[keep]
 
 

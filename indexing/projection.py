@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from indexing.errors import SimLabError
-from indexing.ranking import normalise
+from indexing.ranking import normalise, seeded_sample
 
 CHUNK = 4096  # rows reduced or placed at a time
 REFERENCE_CHUNK = 65_536  # reference rows normalised at a time when placing
@@ -108,13 +108,6 @@ def _pca(vectors: np.ndarray, dims: int, seed: int, fit_on: np.ndarray | None = 
     return out
 
 
-def _sample(n: int, params: MapParams) -> np.ndarray:
-    """The items a map is fitted on: all of them, or a seeded sample of ``params.sample``."""
-    if n <= params.sample:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(params.seed).choice(n, params.sample, replace=False))
-
-
 def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()) -> Projection:
     """A PCA layout in well under a second: shown while UMAP fits (it needs no compiled code)."""
     params.validate()
@@ -122,7 +115,7 @@ def preview(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams()
     n = len(ids)
     coords = np.zeros((n, params.dims), np.float32)
     if n > 1:
-        reduced = _pca(vectors, params.dims, params.seed, _sample(n, params))
+        reduced = _pca(vectors, params.dims, params.seed, seeded_sample(n, params.sample, params.seed))
         coords[:, :reduced.shape[1]] = reduced
     return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start, method="pca")
 
@@ -143,7 +136,7 @@ def fit(ids: list[str], vectors: np.ndarray, params: MapParams = MapParams(),
             reduced = _pca(vectors, params.dims, params.seed)
             coords[:, :reduced.shape[1]] = reduced
         return Projection(list(ids), coords, np.ones(n, bool), params, time.perf_counter() - start)
-    sample = _sample(n, params)
+    sample = seeded_sample(n, params.sample, params.seed)
     reduce = vectors.shape[1] > 50 and n > 50
     say(f"reducing {n:,} vectors with PCA" if reduce else f"normalising {n:,} vectors")
     reduced = _pca(vectors, 50, params.seed, sample) if reduce else normalise(np.asarray(vectors, np.float32))

@@ -7,6 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def seeded_sample(n: int, limit: int, seed: int) -> np.ndarray:
+    """Indices of at most ``limit`` of ``n`` rows, in order: all of them, or a sample fixed by ``seed``."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+
+
 def normalise(v: np.ndarray) -> np.ndarray:
     """Unit vectors along the last axis (a zero vector stays zero)."""
     n = np.linalg.norm(v, axis=-1, keepdims=True)
