@@ -1,16 +1,25 @@
 """Concurrent sessions searching and labelling at once: errors, lost judgments, interaction times.
 
-    python -m benchmarks.load [--sessions 20] [--rounds 5] [--items 200] [--processes 1] [--json]
+    python -m benchmarks.load [--sessions 20] [--rounds 5] [--items 200] [--processes 1]
+                              [--client browser|protocol] [--json]
 
 Starts `streamlit run app.py` on the bundled model with a demo world in a temporary data directory
 (``--processes N`` > 1: N app processes sharing that directory, its label store, and one `chroma run`
-server, each session staying on one process as a sticky-session proxy would keep it), then drives ``--sessions`` browser contexts of one headless Chromium at once (Playwright). Each
-session searches ``--rounds`` times on Neighbours, then judges ``--rounds`` items on Label under its
-own annotator name. An interaction is timed from the keypress or click until the server's message
-that ends the script run it caused arrives on the page's websocket: server and network time, not the
-painting (which a user's own browser does; here 20 pages would share the server's two cores, so the
-browser's processes run at the lowest priority). Errors are exceptions or error boxes on the page and
-failed waits; judgments are counted in SQLite afterwards, and both CPU totals are reported.
+server, each session staying on one process as a sticky-session proxy would keep it), then drives
+``--sessions`` sessions at once. Each session searches ``--rounds`` times on Neighbours, then judges
+``--rounds`` items on Label under its own annotator name, with no pause between actions.
+
+``--client browser``: one context of a headless Chromium per session (Playwright). An interaction is timed
+from the keypress or click until the server's message that ends the script run it caused arrives on the
+page's websocket (not the painting). The 20 software-rendered pages share the server's two cores, so
+their processes run at the lowest priority; their CPU is reported too.
+``--client protocol``: each session is the frontend's messages over the app's websocket
+(``benchmarks.ws_client``), no browser: an interaction is timed from sending the rerun until the run's
+end-of-run message arrives, and every image shown is fetched once. This is the server's figure, as when
+each user's browser runs on the user's own machine.
+
+Errors are exceptions or error boxes on the page and failed waits; judgments are counted in SQLite
+afterwards; the server's CPU per interaction is reported.
 """
 from __future__ import annotations
 
@@ -162,6 +171,53 @@ async def session(browser, url: str, i: int, rounds: int, out: dict, annotator: 
         await context.close()
 
 
+async def protocol_session(url: str, i: int, rounds: int, out: dict, annotator: str = "") -> None:
+    """``session``'s steps, sent over the app's websocket as the frontend sends them (``benchmarks.ws_client``)."""
+    from benchmarks.ws_client import Session
+
+    tab = Session(url, timeout=TIMEOUT_S)
+    try:
+        out["opens"].append(await tab.open("Neighbours"))
+        for r in range(rounds):
+            total = await tab.type("Text", f"a red circle {i}.{r}")
+            out["search"].append(total)
+            out["server"].append(total)
+            if not any(re.fullmatch(r"\d+ nearest", t) for t in tab.texts()):
+                out["errors"].append(f"session {i}: search {r} showed no results")
+        out["errors"] += [f"session {i}: {e.splitlines()[0][:200]}" for e in tab.errors()]
+        out["opens"].append(await tab.open("Label"))
+        await tab.type("Annotator", annotator or f"annotator-{i}")
+        await tab.wait_for_text("0 / ")
+        for r in range(rounds):
+            total = await tab.click(f"{(i + r) % 4} · ")
+            out["judge"].append(total)
+            out["server"].append(total)
+            await tab.wait_for_text(f"{r + 1} / ")
+        out["errors"] += [f"session {i}: {e.splitlines()[0][:200]}" for e in tab.errors()]
+    except Exception as exc:  # a benchmark reports failures; it does not stop at the first
+        out["errors"].append(f"session {i}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    finally:
+        await tab.close()
+
+
+async def drive_protocol(urls: list[str], sessions: int, rounds: int) -> dict:
+    """All sessions at once over websockets from this process (no browser)."""
+    out: dict[str, list] = {"opens": [], "search": [], "judge": [], "server": [], "errors": []}
+    for k, url in enumerate(urls):  # model and store load here, not in the figures
+        await protocol_session(url, 0, 1, {**out, "opens": [], "search": [], "judge": [], "server": []},
+                               annotator=f"warm-up-{k}")
+    per_app = [processes(f"--server.port {url.rsplit(':', 1)[1]}") for url in urls]
+    app_cpu = [cpu_seconds(pids) for pids in per_app]
+    client_cpu = time.process_time()
+    start = time.perf_counter()
+    await asyncio.gather(*(protocol_session(urls[i % len(urls)], i, rounds, out) for i in range(sessions)))
+    out["wall_s"] = time.perf_counter() - start
+    out["app_cpu_s"] = [round(cpu_seconds(pids) - before, 1) for pids, before in zip(per_app, app_cpu)]
+    out["server_cpu_s"] = sum(out["app_cpu_s"])
+    out["client_cpu_s"] = time.process_time() - client_cpu
+    return out
+
+
 async def drive(urls: list[str], sessions: int, rounds: int) -> dict:
     from playwright.async_api import async_playwright
 
@@ -196,7 +252,7 @@ def ms(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)) * 1000, 1) if values else None
 
 
-def measure(sessions: int, rounds: int, items: int, app_processes: int = 1) -> dict:
+def measure(sessions: int, rounds: int, items: int, app_processes: int = 1, client: str = "browser") -> dict:
     from contextlib import ExitStack
 
     from benchmarks.servers import free_port, start_chroma, stop
@@ -219,10 +275,11 @@ def measure(sessions: int, rounds: int, items: int, app_processes: int = 1) -> d
         labels = LabelStore(Path(tmp))
         labels.save_query("load", NeighboursQuery(Source(text="a red circle"), kind="image"), qid=QID)
         urls = [stack.enter_context(streamlit_app(env)) for _ in range(app_processes)]
-        out = asyncio.run(drive(urls, sessions, rounds))
+        out = asyncio.run((drive if client == "browser" else drive_protocol)(urls, sessions, rounds))
         stored = [j for j in labels.judgments(QID) if j.annotator.startswith("annotator-")]
         interactions = out["search"] + out["judge"]
-        return {"sessions": sessions, "rounds": rounds, "items": items, "app_processes": app_processes,
+        return {"client": client, "sessions": sessions, "rounds": rounds, "items": items,
+                "app_processes": app_processes,
                 "interactions": len(interactions), "errors": len(out["errors"]),
                 "error_examples": sorted({e.split(": ", 1)[1] for e in out["errors"]})[:5],
                 "judgments_expected": sessions * rounds, "judgments_stored": len(stored),
@@ -234,7 +291,8 @@ def measure(sessions: int, rounds: int, items: int, app_processes: int = 1) -> d
                 "wall_s": round(out["wall_s"], 1), "server_cpu_s": round(out["server_cpu_s"], 1),
                 "server_cpu_s_per_process": out["app_cpu_s"],
                 "server_cpu_ms_per_interaction": round(out["server_cpu_s"] * 1000 / max(1, len(out["server"])), 1),
-                "browser_cpu_s_at_least": round(out["browser_cpu_s"], 1)}
+                **({"browser_cpu_s_at_least": round(out["browser_cpu_s"], 1)} if "browser_cpu_s" in out else {}),
+                **({"client_cpu_s": round(out["client_cpu_s"], 1)} if "client_cpu_s" in out else {})}
 
 
 def main() -> None:
@@ -243,8 +301,11 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--items", type=int, default=200, help="demo-world items in the store")
     p.add_argument("--processes", type=int, default=1, help="app processes sharing one Chroma server")
+    p.add_argument("--client", choices=("browser", "protocol"), default="browser",
+                   help="browser: one headless Chromium context per session, on this machine; protocol: the "
+                        "frontend's messages over the websocket, no browser (the server's own figures)")
     args = p.parse_args()
-    result = measure(args.sessions, args.rounds, args.items, args.processes)
+    result = measure(args.sessions, args.rounds, args.items, args.processes, args.client)
     print_figures(result, args.json)
 
 
