@@ -17,7 +17,9 @@ chroma_recall_at_10: its overlap with exact search, for comparison (no page uses
 --compact instead compares representations of the same N vectors for exact-search at scale: float32 (what
 the pages use), float16, and int8 codes whose shortlist of 100 is re-ranked from the full float32 vectors
 kept in a memory-mapped file (``indexing.compact``): bytes per vector, share of float32 memory, recall@10
-against exact float32 search, p50/p95 ms per query.
+against exact float32 search, p50/p95 ms per query; and, from ``query_runner.COMPACT_FROM`` items,
+query_runner: the pages' own path at that size (``query_runner.run`` over the memory-mapped file, which
+then searches the int8 codes and re-scores its shortlist exactly).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import numpy as np
 from benchmarks.report import parser, print_figures
 from indexing.compose import ComposeInputs, compose_scores
 from indexing.condition import ConditionInputs, condition_scores, text_basis
+from indexing import query_runner
 from indexing.query_runner import Context, Snapshot, run
 from indexing.query_specs import NeighboursQuery, Source
 from indexing.ranking import rank
@@ -136,8 +139,32 @@ def measure_compact(n: int, dim: int, queries: int, shortlist: int = 100) -> dic
         full.flush()
         report("int8_rerank", codes.nbytes, lambda q: search(codes, full, q, 10, shortlist)[0])
         report("int8_no_rerank", codes.nbytes, lambda q: rank(codes.approximate(q), 10))
-
+        if n >= query_runner.COMPACT_FROM:
+            out["query_runner"] = _runner_on_file(full, queries)
     return out
+
+
+def _runner_on_file(full: np.ndarray, queries: int) -> dict:
+    """The path the pages take at this size: ``query_runner.run`` of "neighbours of this item" over a
+    memory-mapped float32 file, which from ``COMPACT_FROM`` items searches int8 codes (built once per
+    collection version, timed) and re-scores the shortlist exactly. Recall@10 against exact float32."""
+    n = len(full)
+    records = [Record(f"id{i}", "image", "", None) for i in range(n)]
+    context = Context(None, Snapshot(records, full), Path(tempfile.gettempdir()))
+    start = time.perf_counter()
+    codes = context.snapshot.compact
+    build_s = time.perf_counter() - start
+    items = np.random.default_rng(3).choice(n, queries, replace=False)
+    truth = [{j for j in rank(np.asarray(full) @ full[i], 11).tolist() if j != i} for i in items]  # before timing
+    times, recall = [], []
+    for i, exact in zip(items, truth):
+        t0 = time.perf_counter()
+        top = run(NeighboursQuery(Source(item=f"id{i}"), k=10), context).top["clip"]
+        times.append((time.perf_counter() - t0) * 1000)
+        recall.append(len(exact & set(top)) / 10)
+    return {"shortlist": query_runner.SHORTLIST, "codes_bytes_per_vector": round(codes.nbytes / n, 1),
+            "codes_build_s": round(build_s, 2), "recall_at_10": round(float(np.mean(recall)), 4),
+            "p50_ms": round(float(np.percentile(times, 50)), 1), "p95_ms": round(float(np.percentile(times, 95)), 1)}
 
 
 def main() -> None:

@@ -12,12 +12,14 @@ from components.state import MapKeys as K
 from indexing.lab import Lab
 from indexing.projection import Projection, locate
 from indexing.query_runner import Results
+from indexing.ranking import normalise
 
 
 def overlay_of(results: Results, projection: Projection, label: str) -> Overlay:
     """The query's marker (on its own point for an item query) and its main method's top results."""
-    snapshot = results.snapshot
-    coords = locate(results.query_vector, results.exclude, snapshot.vectors, projection.coords)
+    snapshot, query = results.snapshot, results.query_vector
+    scores = snapshot.cosines(normalise(query)) if results.exclude is None else None
+    coords = locate(query, results.exclude, snapshot.vectors, projection.coords, scores)
     return Overlay(label, coords, results.top[results.main], results.scores())
 
 

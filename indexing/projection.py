@@ -82,7 +82,12 @@ def place(queries: np.ndarray, reference: np.ndarray, coords: np.ndarray, k: int
     for start in range(0, len(reference), REFERENCE_CHUNK):  # a (memory-mapped) million is never copied whole
         block = normalise(np.asarray(reference[start:start + REFERENCE_CHUNK], np.float32))
         sims[:, start:start + REFERENCE_CHUNK] = queries @ block.T
-    k = min(k, len(reference))
+    return place_by_scores(sims, coords, k)
+
+
+def place_by_scores(sims: np.ndarray, coords: np.ndarray, k: int = 10) -> np.ndarray:
+    """``place`` from each query's cosines with every reference item (one row per query)."""
+    k = min(k, sims.shape[1])
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     top_sims = np.take_along_axis(sims, top, axis=1)
     weights = 1.0 / np.maximum(1.0 - top_sims, 1e-6) ** 2
@@ -240,6 +245,12 @@ def warm_up() -> None:
     umap.UMAP(n_neighbors=15, n_epochs=5, random_state=0, n_jobs=1, low_memory=False).fit(data)
 
 
-def locate(query: np.ndarray, item: int | None, vectors: np.ndarray, coords: np.ndarray) -> np.ndarray:
-    """Where a query sits on the map: on its own point for an item query, else placed among its neighbours."""
-    return coords[item] if item is not None else place(query[None, :], vectors, coords)[0]
+def locate(query: np.ndarray, item: int | None, vectors: np.ndarray, coords: np.ndarray,
+           scores: np.ndarray | None = None) -> np.ndarray:
+    """Where a query sits on the map: on its own point for an item query, else placed among its neighbours
+    (from ``scores``, every item's cosine with the query, when the caller has them: ``Snapshot.cosines``)."""
+    if item is not None:
+        return coords[item]
+    if scores is not None:
+        return place_by_scores(np.asarray(scores, np.float32)[None, :], coords)[0]
+    return place(query[None, :], vectors, coords)[0]

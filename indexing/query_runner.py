@@ -8,7 +8,9 @@ was seen. A new method is one registered function (and its test).
 
 Exact search rather than Chroma's HNSW: ~10 ms per query at 100k vectors here, recall 1.0 by
 construction, where Chroma's defaults recalled under a third of the exact top 10 on clustered data
-(``python -m benchmarks.query``).
+(``python -m benchmarks.query``). From ``COMPACT_FROM`` items a Neighbours query scores int8 codes of the
+vectors and re-scores a shortlist exactly (``Snapshot.cosines``, ``indexing.compact``): its results are
+still exact cosines, and only the shortlist's rows of the float32 file are read.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from indexing.adapter import Adapter
+from indexing.compact import Int8Vectors, cosines
 from indexing.compose import ComposeInputs, compose_scores, split_clauses, weighted_sum
 from indexing.condition import Condition, ConditionInputs, condition_scores, methods_for, parse_condition, text_basis
 from indexing.encoder import Encoder
@@ -31,6 +34,8 @@ from indexing.ranking import keep_only, normalise, ranks_of, top_k
 from indexing.store import Hit, Record
 
 Ranking = list[tuple[str, float]]  # (item id, score), best first
+COMPACT_FROM = 200_000  # collections this large search int8 codes (a quarter of float32) and re-rank exactly
+SHORTLIST = 200  # items re-scored at full precision per compact search: at least a saved query's run depth
 
 
 @dataclass
@@ -47,6 +52,19 @@ class Snapshot:
     @cached_property
     def kinds(self) -> np.ndarray:
         return np.array([r.kind for r in self.records], dtype=object)
+
+    @cached_property
+    def compact(self) -> Int8Vectors | None:
+        """The vectors' int8 codes, from ``COMPACT_FROM`` items (built on first use, once per version)."""
+        return Int8Vectors(self.vectors) if len(self.records) >= COMPACT_FROM else None
+
+    def cosines(self, query: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Every item's cosine with the unit vector ``query`` (-inf outside ``allowed``): one product over
+        the float32 matrix, or from ``COMPACT_FROM`` items int8 estimates with the best ``SHORTLIST``
+        re-scored exactly (``indexing.compact.cosines``)."""
+        if self.compact is None:
+            return keep_only(self.vectors @ query, allowed)
+        return cosines(self.compact, self.vectors, query, SHORTLIST, allowed)
 
     def allowed(self, kind: str | None = None, filters: dict[str, str] | None = None) -> np.ndarray | None:
         """Boolean mask of the items of ``kind`` matching every filter (None: no restriction)."""
@@ -247,7 +265,7 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
     vector, exclude = resolve(spec.source, context)
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
     if not spec.adapter:
-        return Scored({"clip": keep_only(context.snapshot.vectors @ vector, allowed)}, vector, "clip", exclude, allowed)
+        return Scored({"clip": context.snapshot.cosines(vector, allowed)}, vector, "clip", exclude, allowed)
     if context.adapted is None:
         raise QueryError("Adapters are not available here; run the query without one.")
     adapter, items = context.adapted(spec.adapter)

@@ -30,3 +30,42 @@ def test_odd_sizes_fall_back_to_a_float_product():
     gallery = clustered(10, 13, 2)  # 13 dims: not a multiple of 8, 10 rows: too few for the int8 kernel
     top, _ = search(Int8Vectors(gallery), gallery, gallery[3], 3, shortlist=5)
     assert top[0] == 3
+
+
+def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_results(monkeypatch, tmp_path):
+    """Above COMPACT_FROM items a Neighbours query goes through int8 codes + a re-ranked shortlist: its
+    results (with a kind filter, an item query's own item left out) are the exact ones, with exact scores."""
+    from indexing import query_runner
+    from indexing.judging import RUN_DEPTH
+    from indexing.query_runner import Context, Snapshot, run
+    from indexing.query_specs import NeighboursQuery, Source
+    from indexing.store import Record
+
+    assert query_runner.SHORTLIST >= RUN_DEPTH  # a saved query's whole run comes from the shortlist
+    gallery = clustered(3000, 64, 3)
+    records = [Record(f"id{i}", "image" if i % 3 else "text", "", None) for i in range(len(gallery))]
+
+    def answer(compact_from: int, spec: NeighboursQuery, k=None):
+        monkeypatch.setattr(query_runner, "COMPACT_FROM", compact_from)
+        snapshot = Snapshot(records, gallery)
+        results = run(spec, Context(None, snapshot, tmp_path), k)
+        assert (snapshot.compact is not None) == (compact_from <= len(gallery))
+        return results.rankings()["clip"]
+
+    for item in ("id7", "id1500", "id2999"):
+        for kind in (None, "image", "text"):
+            spec = NeighboursQuery(Source(item=item), k=10, kind=kind)
+            compact, exact = answer(1000, spec, RUN_DEPTH), answer(10**9, spec, RUN_DEPTH)
+            assert [i for i, _ in compact] == [i for i, _ in exact] and item not in dict(compact)
+            assert np.allclose([s for _, s in compact], [s for _, s in exact], atol=1e-6)
+
+
+def test_a_query_is_placed_on_the_map_from_the_compact_scores_where_the_exact_ones_put_it():
+    from indexing.compact import cosines
+    from indexing.projection import locate
+
+    gallery = clustered(3000, 64, 4)
+    coords = np.random.default_rng(0).normal(size=(len(gallery), 2)).astype(np.float32)
+    query = clustered(1, 64, 5)[0]
+    scores = cosines(Int8Vectors(gallery), gallery, query, shortlist=200)
+    assert np.allclose(locate(query, None, gallery, coords, scores), locate(query, None, gallery, coords), atol=1e-5)
