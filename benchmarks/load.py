@@ -1,7 +1,7 @@
 """Concurrent sessions searching and labelling at once: errors, lost judgments, interaction times.
 
     python -m benchmarks.load [--sessions 20] [--rounds 5] [--items 200] [--processes 1]
-                              [--client browser|protocol] [--json]
+                              [--client protocol|browser] [--json]
 
 Starts `streamlit run app.py` on the bundled model with a demo world in a temporary data directory
 (``--processes N`` > 1: N app processes sharing that directory, its label store, and one `chroma run`
@@ -9,14 +9,14 @@ server, each session staying on one process as a sticky-session proxy would keep
 ``--sessions`` sessions at once. Each session searches ``--rounds`` times on Neighbours, then judges
 ``--rounds`` items on Label under its own annotator name, with no pause between actions.
 
+``--client protocol`` (the default): each session is the frontend's messages over the app's websocket
+(``benchmarks.ws_client``), no browser: an interaction is timed from sending the rerun until the run's
+end-of-run message arrives, and every image shown is fetched once. This is the server's figure, as when
+each user's browser runs on the user's own machine.
 ``--client browser``: one context of a headless Chromium per session (Playwright). An interaction is timed
 from the keypress or click until the server's message that ends the script run it caused arrives on the
 page's websocket (not the painting). The 20 software-rendered pages share the server's two cores, so
 their processes run at the lowest priority; their CPU is reported too.
-``--client protocol``: each session is the frontend's messages over the app's websocket
-(``benchmarks.ws_client``), no browser: an interaction is timed from sending the rerun until the run's
-end-of-run message arrives, and every image shown is fetched once. This is the server's figure, as when
-each user's browser runs on the user's own machine.
 
 Errors are exceptions or error boxes on the page and failed waits; judgments are counted in SQLite
 afterwards; the server's CPU per interaction is reported.
@@ -252,7 +252,7 @@ def ms(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)) * 1000, 1) if values else None
 
 
-def measure(sessions: int, rounds: int, items: int, app_processes: int = 1, client: str = "browser") -> dict:
+def measure(sessions: int, rounds: int, items: int, app_processes: int = 1, client: str = "protocol") -> dict:
     from contextlib import ExitStack
 
     from benchmarks.servers import free_port, start_chroma, stop
@@ -301,9 +301,10 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--items", type=int, default=200, help="demo-world items in the store")
     p.add_argument("--processes", type=int, default=1, help="app processes sharing one Chroma server")
-    p.add_argument("--client", choices=("browser", "protocol"), default="browser",
-                   help="browser: one headless Chromium context per session, on this machine; protocol: the "
-                        "frontend's messages over the websocket, no browser (the server's own figures)")
+    p.add_argument("--client", choices=("protocol", "browser"), default="protocol",
+                   help="protocol: the frontend's messages over the websocket, no browser (the server's figures, "
+                        "as when each user's browser runs on their own machine); browser: one headless Chromium "
+                        "context per session, on this machine's cores")
     args = p.parse_args()
     result = measure(args.sessions, args.rounds, args.items, args.processes, args.client)
     print_figures(result, args.json)
