@@ -5,7 +5,8 @@
 
 fit_s: time to a ready map (PCA, UMAP on at most `sample` items, the rest placed), after numba warm-up.
 place_ms: placing one query on the map (among its 10 nearest points, from the query runner's cosines: int8 codes
-and an exact shortlist from query_runner.COMPACT_FROM items; codes_s: building those codes, once per version).
+and an exact shortlist from query_runner.COMPACT_FROM items; codes_s: building those codes, once per version;
+place_float32_ms: the same from one exact float32 product).
 payload_bytes: the figure JSON sent to the browser.
 interaction_ms: server-side work of one widget interaction (colour change): categories, figure, JSON.
 --regions adds: cluster_s (k-means, as the Map's Names and Images need), names_s (naming every cluster with
@@ -123,6 +124,10 @@ def measure(n: int, sample: int, with_regions: bool = False) -> dict:
         for _ in range(5):
             locate(query, None, vectors, projection.coords, snapshot.cosines(query))
         place_ms = (time.perf_counter() - start) / 5 * 1000
+        start = time.perf_counter()
+        for _ in range(5):  # the same placement from one exact float32 product, for comparison
+            locate(query, None, vectors, projection.coords, vectors @ query)
+        place_float32_ms = (time.perf_counter() - start) / 5 * 1000
 
         payload = map_figure(projection.coords, records, colour_values(records, "kind")).to_json()
         start = time.perf_counter()
@@ -131,6 +136,7 @@ def measure(n: int, sample: int, with_regions: bool = False) -> dict:
         interaction_ms = (time.perf_counter() - start) / 3 * 1000
         selection = selection_round(projection.coords, records)
         result = {"n": n, "fit_s": round(fit_s, 2), "place_ms": round(place_ms, 2), "codes_s": round(codes_s, 2),
+                  "place_float32_ms": round(place_float32_ms, 2),
                   "payload_bytes": len(payload),
                   "interaction_ms": round(interaction_ms, 1), **selection, "sample": min(n, sample),
                   "labelled_points": n <= LABELLED_UP_TO, "warmup_s": round(warm_s, 1),

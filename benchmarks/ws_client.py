@@ -21,6 +21,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 _FINISHED = ForwardMsg.DESCRIPTOR.fields_by_name["script_finished"].enum_type.values_by_name
 DONE = {_FINISHED[n].number for n in ("FINISHED_SUCCESSFULLY", "FINISHED_WITH_COMPILE_ERROR",
                                        "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")}
+FOR_RERUN = _FINISHED["FINISHED_EARLY_FOR_RERUN"].number  # the run goes on as a new one (``st.rerun``)
 MEDIA = "/media/"
 
 
@@ -40,7 +41,8 @@ class Element:
 @dataclass
 class Session:
     """One browser tab's worth of Streamlit session: ``open`` a page, then ``type`` into and ``click`` on its
-    widgets; each returns the seconds from sending the message until the run it caused finished."""
+    widgets; each returns the seconds from sending the message until the run it caused finished (with the
+    runs it handed over to by ``st.rerun``). ``media_s``: how long the images that run showed took to fetch."""
     url: str
     timeout: float = 300
     elements: dict[tuple[int, ...], Element] = field(default_factory=dict)
@@ -48,9 +50,13 @@ class Session:
     page: str = ""
     _ws: object = None
     _reader: asyncio.Task | None = None
+    media_s: float = 0.0
     _finished: asyncio.Event = field(default_factory=asyncio.Event)
     _fetched: set[str] = field(default_factory=set)
-    _asked_fragment: str | None = None
+    _awaiting_start: bool = False  # the next run to start is the one this session's last message caused
+    _run_id: str = ""  # that run, whose end ``_finished`` waits for
+    _compile_errors: list[str] = field(default_factory=list)
+    _failure: BaseException | None = None  # what stopped the reader, if not the session's own close
     _page_hash: str = ""
     _http: httpx.AsyncClient | None = None
 
@@ -96,7 +102,7 @@ class Session:
 
     def errors(self) -> list[str]:
         """Exceptions and error boxes on the page."""
-        out = []
+        out = list(self._compile_errors)
         for _, e in sorted(self.elements.items()):
             if e.kind == "exception":
                 out.append(f"{e.proto.type}: {e.proto.message}")
@@ -107,7 +113,7 @@ class Session:
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
-            await self._reader
+            await self._reader  # never raises: a failure is kept in ``_failure``
             await self._http.aclose()
             self._ws = None
 
@@ -120,13 +126,22 @@ class Session:
         state.widget_states.widgets.extend(self.states.values())
         if trigger is not None:
             state.widget_states.widgets.append(trigger)
-        self._asked_fragment = fragment
         self._finished.clear()
+        self._awaiting_start, self._run_id = True, ""
         start = time.perf_counter()
         await self._ws.send(msg.SerializeToString())
-        await asyncio.wait_for(self._finished.wait(), self.timeout)
+        finished = asyncio.ensure_future(self._finished.wait())
+        done, _ = await asyncio.wait({finished, self._reader}, timeout=self.timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if finished not in done:
+            finished.cancel()
+            if self._reader in done:
+                raise ConnectionError(f"the server closed the session on {self.page}: {self._failure!r}")
+            raise TimeoutError(f"no run finished within {self.timeout:.0f} s on {self.page}")
         elapsed = time.perf_counter() - start
+        start = time.perf_counter()
         await self._fetch_media()
+        self.media_s = time.perf_counter() - start
         return elapsed
 
     async def _read(self) -> None:
@@ -134,10 +149,17 @@ class Session:
             async for payload in self._ws:
                 msg = ForwardMsg.FromString(payload)
                 kind = msg.WhichOneof("type")
-                if kind == "new_session":  # a run starts: it draws the page, or its fragment, again
-                    fragment, self._asked_fragment = self._asked_fragment, None
-                    self.elements = {} if not fragment else {
-                        p: e for p, e in self.elements.items() if e.fragment != fragment}
+                run = msg.metadata.run
+                if kind == "new_session":  # a run starts: it draws the page, or its fragments, again
+                    fragments = set(run.fragment_ids)
+                    self.elements = {p: e for p, e in self.elements.items() if fragments and e.fragment not in fragments}
+                    if not fragments:
+                        self._compile_errors = []
+                    if self._awaiting_start:
+                        self._awaiting_start, self._run_id = False, run.script_run_id
+                elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
+                    error = msg.session_event.script_compilation_exception
+                    self._compile_errors.append(f"{error.type}: {error.message}")
                 elif kind == "navigation":  # the page the server ran, which the frontend names in what it sends
                     self._page_hash = msg.navigation.page_script_hash
                 elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
@@ -145,10 +167,15 @@ class Session:
                     which = element.WhichOneof("type")
                     self.elements[tuple(msg.metadata.delta_path)] = Element(which, getattr(element, which),
                                                                             msg.delta.fragment_id)
-                if kind == "script_finished" and msg.script_finished in DONE:
-                    self._finished.set()
+                elif kind == "script_finished" and run.script_run_id == self._run_id:
+                    if msg.script_finished == FOR_RERUN:  # the interaction goes on in the next run
+                        self._awaiting_start = True
+                    elif msg.script_finished in DONE:
+                        self._finished.set()
         except websockets.ConnectionClosed:
             pass
+        except Exception as exc:  # a message this client cannot read: the waits report it
+            self._failure = exc
 
     async def _fetch_media(self) -> None:
         """GET each image URL the page shows that this session has not fetched yet (a browser's cache)."""

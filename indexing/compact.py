@@ -60,8 +60,11 @@ def cosines(compact: Int8Vectors, full: np.ndarray, query: np.ndarray, shortlist
     ``shortlist`` is always exact cosines in exact order."""
     query = np.asarray(query, np.float32)
     scores = keep_only(compact.approximate(query), allowed)
-    candidates = np.sort(rank(scores, shortlist))
-    candidates = candidates[np.isfinite(scores[candidates])]
+    eligible = None if allowed is None else np.flatnonzero(allowed)
+    if eligible is not None and len(eligible) <= shortlist:  # a narrow filter: every allowed item is exact
+        candidates = eligible
+    else:
+        candidates = np.sort(rank(scores, shortlist))
     if not len(candidates):
         return scores
     exact = np.asarray(full[candidates], np.float32) @ query

@@ -15,7 +15,7 @@ still exact cosines, and only the shortlist's rows of the float32 file are read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -28,14 +28,14 @@ from indexing.condition import Condition, ConditionInputs, condition_scores, met
 from indexing.encoder import Encoder
 from indexing.explain import Why
 from indexing.media import decode_image
-from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError, QuerySpec,
-                                  Source)
+from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
+                                  QuerySpec, Source, checked_k)
 from indexing.ranking import keep_only, normalise, ranks_of, top_k
 from indexing.store import Hit, Record
 
 Ranking = list[tuple[str, float]]  # (item id, score), best first
 COMPACT_FROM = 200_000  # collections this large search int8 codes (a quarter of float32) and re-rank exactly
-SHORTLIST = 200  # items re-scored at full precision per compact search: at least a saved query's run depth
+SHORTLIST = 100  # at least this many re-scored at full precision per compact search, and 4× the depth asked for
 
 
 @dataclass
@@ -58,13 +58,15 @@ class Snapshot:
         """The vectors' int8 codes, from ``COMPACT_FROM`` items (built on first use, once per version)."""
         return Int8Vectors(self.vectors) if len(self.records) >= COMPACT_FROM else None
 
-    def cosines(self, query: np.ndarray, allowed: np.ndarray | None = None) -> np.ndarray:
+    def cosines(self, query: np.ndarray, allowed: np.ndarray | None = None, depth: int = 10) -> np.ndarray:
         """Every item's cosine with the unit vector ``query`` (-inf outside ``allowed``): one product over
-        the float32 matrix, or from ``COMPACT_FROM`` items int8 estimates with the best ``SHORTLIST``
-        re-scored exactly (``indexing.compact.cosines``)."""
+        the float32 matrix, or from ``COMPACT_FROM`` items int8 estimates of which the best
+        max(``SHORTLIST``, 4 × ``depth``) are re-scored exactly (``indexing.compact.cosines``), so a top
+        ``depth`` is exact cosines in exact order, and misses an item only if its estimate fell outside the
+        shortlist; the scores below the shortlist are estimates, capped below the exact ones."""
         if self.compact is None:
             return keep_only(self.vectors @ query, allowed)
-        return cosines(self.compact, self.vectors, query, SHORTLIST, allowed)
+        return cosines(self.compact, self.vectors, query, max(SHORTLIST, 4 * (depth + 1)), allowed)
 
     def allowed(self, kind: str | None = None, filters: dict[str, str] | None = None) -> np.ndarray | None:
         """Boolean mask of the items of ``kind`` matching every filter (None: no restriction)."""
@@ -84,6 +86,7 @@ class Context:
     data_dir: Path
     grades: dict[str, int] = field(default_factory=dict)  # item → grade, what feedback learns from
     adapted: Callable[[str], tuple[Adapter, np.ndarray]] | None = None  # name → (adapter, adapted item matrix)
+    depth: int = 10  # how many results the run returns per method (``run`` sets it)
 
 
 @dataclass
@@ -184,12 +187,12 @@ def run(spec: QuerySpec, context: Context, k: int | None = None) -> Results:
         method = METHODS[type(spec)]
     except KeyError:
         raise QueryError(f"No method answers a {type(spec).__name__}.") from None
-    scored = method(spec, context)
+    depth = spec.k if k is None else checked_k(k)
+    scored = method(spec, replace(context, depth=depth))
     if spec.feedback is not None:  # in the space the query was scored in (an adapter's, if it used one)
         items = context.snapshot.vectors if scored.items is None else scored.items
         refined = FEEDBACK[spec.feedback.method](scored, spec.feedback, items, context.grades, context.snapshot.index)
         scored.scores[spec.feedback.method] = keep_only(items @ refined, scored.allowed)
-    depth = spec.k if k is None else k
     return Results(spec, context.snapshot, scored,
                    {m: top_k(s, depth, scored.exclude) for m, s in scored.scores.items()})
 
@@ -265,7 +268,8 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
     vector, exclude = resolve(spec.source, context)
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
     if not spec.adapter:
-        return Scored({"clip": context.snapshot.cosines(vector, allowed)}, vector, "clip", exclude, allowed)
+        return Scored({"clip": context.snapshot.cosines(vector, allowed, context.depth)}, vector, "clip", exclude,
+                      allowed)
     if context.adapted is None:
         raise QueryError("Adapters are not available here; run the query without one.")
     adapter, items = context.adapted(spec.adapter)

@@ -34,7 +34,8 @@ def valid_name(name: str) -> bool:
     return isinstance(name, str) and bool(name) and name.replace("-", "").replace("_", "").isalnum() and name.isascii()
 
 
-def _k(k: object) -> int:
+def checked_k(k: object) -> int:
+    """``k`` if it is a whole number from 1 to ``MAX_K``; else a ``QueryError`` that says so."""
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}.")
     return k
@@ -111,7 +112,7 @@ class NeighboursQuery:
     type: ClassVar[str] = "neighbours"
 
     def __post_init__(self) -> None:
-        _k(self.k)
+        checked_k(self.k)
         if self.kind not in (None, *KINDS):
             raise QueryError(f"kind must be 'image' or 'text', not {self.kind!r}.")
         if not isinstance(self.filters, dict) or not all(isinstance(key, str) and isinstance(v, str)
@@ -151,7 +152,7 @@ class ComposeQuery:
         object.__setattr__(self, "methods", tuple(self.methods))
         if not self.methods or any(m not in COMPOSE_METHODS for m in self.methods):
             raise QueryError(f"Compose methods must be some of {', '.join(COMPOSE_METHODS)}, not {list(self.methods)}.")
-        _k(self.k)
+        checked_k(self.k)
 
     @property
     def label(self) -> str:
@@ -181,7 +182,7 @@ class ConditionQuery:
                 isinstance(a, str) and isinstance(v, list) and all(isinstance(w, str) for w in v)
                 for a, v in self.vocabulary.items()):
             raise QueryError("The vocabulary is attribute → list of value words.")
-        _k(self.k)
+        checked_k(self.k)
 
     @property
     def label(self) -> str:

@@ -1,5 +1,6 @@
 """int8 codes for search at scale: a quarter of float32's memory; re-ranking a shortlist restores exact order."""
 import numpy as np
+import pytest
 
 from indexing.compact import Int8Vectors, search
 from indexing.ranking import rank
@@ -32,17 +33,17 @@ def test_odd_sizes_fall_back_to_a_float_product():
     assert top[0] == 3
 
 
-def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_results(monkeypatch, tmp_path):
-    """Above COMPACT_FROM items a Neighbours query goes through int8 codes + a re-ranked shortlist: its
-    results (with a kind filter, an item query's own item left out) are the exact ones, with exact scores."""
+@pytest.mark.parametrize("n, depths", [(3000, (10, 100)), (20000, (1000,))])
+def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_results(monkeypatch, tmp_path, n, depths):
+    """Above COMPACT_FROM items a Neighbours query goes through int8 codes + a re-ranked shortlist (here
+    smaller than the collection): its results, with or without a kind filter, an item query's own item left
+    out, down to k = MAX_K, are the exact ones with exact scores."""
     from indexing import query_runner
-    from indexing.judging import RUN_DEPTH
     from indexing.query_runner import Context, Snapshot, run
-    from indexing.query_specs import NeighboursQuery, Source
+    from indexing.query_specs import MAX_K, NeighboursQuery, QueryError, Source
     from indexing.store import Record
 
-    assert query_runner.SHORTLIST >= RUN_DEPTH  # a saved query's whole run comes from the shortlist
-    gallery = clustered(3000, 64, 3)
+    gallery = clustered(n, 64, 3)
     records = [Record(f"id{i}", "image" if i % 3 else "text", "", None) for i in range(len(gallery))]
 
     def answer(compact_from: int, spec: NeighboursQuery, k=None):
@@ -52,12 +53,16 @@ def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_res
         assert (snapshot.compact is not None) == (compact_from <= len(gallery))
         return results.rankings()["clip"]
 
-    for item in ("id7", "id1500", "id2999"):
+    assert max(query_runner.SHORTLIST, 4 * (max(depths) + 1)) < n  # the shortlist leaves items out
+    for item in ("id7", f"id{n // 2}", f"id{n - 1}"):
         for kind in (None, "image", "text"):
-            spec = NeighboursQuery(Source(item=item), k=10, kind=kind)
-            compact, exact = answer(1000, spec, RUN_DEPTH), answer(10**9, spec, RUN_DEPTH)
-            assert [i for i, _ in compact] == [i for i, _ in exact] and item not in dict(compact)
-            assert np.allclose([s for _, s in compact], [s for _, s in exact], atol=1e-6)
+            for depth in depths:
+                spec = NeighboursQuery(Source(item=item), k=10, kind=kind)
+                compact, exact = answer(1000, spec, depth), answer(10**9, spec, depth)
+                assert [i for i, _ in compact] == [i for i, _ in exact] and item not in dict(compact)
+                assert np.allclose([s for _, s in compact], [s for _, s in exact], atol=1e-6)
+    with pytest.raises(QueryError, match="k must be"):
+        answer(1000, NeighboursQuery(Source(item="id7")), MAX_K + 1)
 
 
 def test_a_query_is_placed_on_the_map_from_the_compact_scores_where_the_exact_ones_put_it():
