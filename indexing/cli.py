@@ -107,11 +107,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from indexing.probes import MIN_CAPTION_WORDS, ORDER_VARIANTS, collection_order, world_probes
-    from indexing.world import TRAIN_SEEDS
+    from indexing.world import evaluation_seed
 
-    if args.seed < TRAIN_SEEDS.stop:
-        raise QueryError(f"Seeds below {TRAIN_SEEDS.stop} are reserved for training (or reach into them); probe on "
-                         f"a seed of {TRAIN_SEEDS.stop} or more.")
+    evaluation_seed(args.seed)  # refused before the model loads
     if args.n < 1:
         raise QueryError(f"--n must be at least 1 (scenes per probe), not {args.n}.")
     lab = open_lab()

@@ -157,6 +157,7 @@ def _two_way(encoder: Encoder, image_vectors: np.ndarray, pairs: list[tuple[str,
 
 def world_probes(encoder: Encoder, seed: int = world.DEFAULT_EVAL_SEED, n: int = 200) -> dict:
     """Every probe on scenes generated from ``seed``: probe → variant → {accuracy, chance, n}."""
+    world.evaluation_seed(seed)
     pairs = world.pair_world(n, seed + 13)
     singles = world.make_world(n, seed + 17)
     pair_vectors = encoder.encode_images([it.image for it in pairs])

@@ -43,6 +43,17 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
 TRAIN_SEEDS = range(0, 1_000_000)
 DEFAULT_EVAL_SEED = 2_000_001
 
+
+def evaluation_seed(seed: int) -> int:
+    """``seed`` if a test world may be rendered from it: at or above every training seed, since a test world
+    draws its parts from the seed plus small offsets (a negative seed would reach into the training range)."""
+    from indexing.errors import InputError
+
+    if seed < TRAIN_SEEDS.stop:
+        raise InputError(f"Seed {seed} is reserved for training or reaches into it (training uses seeds "
+                         f"{TRAIN_SEEDS.start}–{TRAIN_SEEDS.stop - 1}); use a seed of {TRAIN_SEEDS.stop:,} or more.")
+    return seed
+
 _CENTRES = {"top left": (0.3, 0.3), "center": (0.5, 0.5), "bottom right": (0.7, 0.7)}
 _RADII = {"small": 0.13, "large": 0.22}
 _SUPERSAMPLE = 2

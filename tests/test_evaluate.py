@@ -24,6 +24,16 @@ def test_training_seeds_are_refused(tiny_encoder):
         evaluate(tiny_encoder, seed=5)
 
 
+@pytest.mark.parametrize("seed", [-1, -19, -2_000_001])
+def test_negative_seeds_are_refused_since_a_test_worlds_offsets_would_reach_training_seeds(tiny_encoder, seed):
+    from indexing.probes import world_probes
+
+    with pytest.raises(ValueError, match="reaches into it"):
+        evaluate(tiny_encoder, seed=seed)
+    with pytest.raises(ValueError, match="reaches into it"):
+        world_probes(tiny_encoder, seed=seed, n=2)
+
+
 def test_result_shape_on_a_tiny_world(tiny_encoder):
     combos = world.combination_world(world.DEFAULT_EVAL_SEED, size=64)[::40]
     result = evaluate(tiny_encoder, tasks="t2i,i2t,t2i_partial", combos=combos)

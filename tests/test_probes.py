@@ -84,7 +84,7 @@ def test_cli_probe_prints_probe_variant_metric(tmp_path):
     assert result["order_collection"]["shuffle_trigrams"]["n"] == 2  # 20 demo images, a tenth two-object scenes
     bad = subprocess.run([sys.executable, "-m", "indexing", "probe", "--seed", "5"], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: Seeds below 1000000 are reserved for training")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: Seed 5 is reserved for training")
     bad = subprocess.run([sys.executable, "-m", "indexing", "probe", "--n", "0"], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--n must be at least 1" in bad.stderr
