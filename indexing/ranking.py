@@ -30,6 +30,10 @@ def rank(scores: np.ndarray, k: int, exclude: int | None = None) -> np.ndarray:
     if k <= 0:
         return np.zeros(0, int)
     kth = np.partition(-scores, k - 1)[k - 1]
+    if kth == np.inf:  # fewer than k finite scores (a narrow filter): the -inf items follow in index order,
+        finite = np.flatnonzero(scores > -np.inf)  # without sorting every item of a large collection
+        head = finite[np.lexsort((finite, -scores[finite]))]
+        return np.concatenate([head, np.flatnonzero(scores == -np.inf)[:k - len(head)]])
     candidates = np.flatnonzero(-scores <= kth)  # every item scoring at least the k-th best
     return candidates[np.lexsort((candidates, -scores[candidates]))][:k]
 

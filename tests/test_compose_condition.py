@@ -110,3 +110,18 @@ def test_ties_keep_index_order_whatever_k():
         s = rng.integers(0, 4, 300).astype(float)  # heavy ties
         assert rank(s, 12).tolist() == rank(s, 100)[:12].tolist() == rank(s, 300)[:12].tolist()
         assert rank(s, 12).tolist() == sorted(range(300), key=lambda i: (-s[i], i))[:12]
+
+
+def test_rank_with_fewer_finite_scores_than_k_keeps_its_order():
+    """A narrow filter leaves fewer finite scores than k: the finite ones best first, then masked items in
+    index order (never the excluded one before them), as for any k."""
+    rng = np.random.default_rng(1)
+    for trial in range(50):
+        s = rng.choice([0.1, 0.5, 0.9, -np.inf], size=40, p=[0.05, 0.05, 0.05, 0.85]).astype(np.float32)
+        exclude = int(rng.integers(0, 40)) if trial % 2 else None
+        for k in (1, 5, 39, 40):
+            masked = s.astype(np.float64)
+            if exclude is not None:
+                masked[exclude] = -np.inf
+            expected = sorted(range(40), key=lambda i: (-masked[i], i))[:min(k, 40 - (exclude is not None))]
+            assert rank(s, k, exclude).tolist() == expected
