@@ -119,14 +119,14 @@ def measure(n: int, sample: int, with_regions: bool = False) -> dict:
         start = time.perf_counter()
         snapshot.compact  # int8 codes from COMPACT_FROM items: built once per collection version
         codes_s = time.perf_counter() - start
-        locate(query, None, vectors, projection.coords, snapshot.cosines(query))
+        locate(None, projection.coords, snapshot.cosines(query))
         start = time.perf_counter()
         for _ in range(5):
-            locate(query, None, vectors, projection.coords, snapshot.cosines(query))
+            locate(None, projection.coords, snapshot.cosines(query))
         place_ms = (time.perf_counter() - start) / 5 * 1000
         start = time.perf_counter()
         for _ in range(5):  # the same placement from one exact float32 product, for comparison
-            locate(query, None, vectors, projection.coords, vectors @ query)
+            locate(None, projection.coords, vectors @ query)
         place_float32_ms = (time.perf_counter() - start) / 5 * 1000
 
         payload = map_figure(projection.coords, records, colour_values(records, "kind")).to_json()

@@ -17,12 +17,11 @@ from indexing.ranking import normalise
 
 def overlay_of(results: Results, projection: Projection, label: str) -> Overlay:
     """The query's marker (on its own point for an item query) and its main method's top results."""
-    snapshot, query, scored = results.snapshot, results.query_vector, results.scored
-    scores = None
+    scored, scores = results.scored, None
     if results.exclude is None:  # a plain neighbours query already scored every item; others are scored here
         plain = scored.main == "clip" and scored.allowed is None and scored.items is None
-        scores = scored.scores["clip"] if plain else snapshot.cosines(normalise(query))
-    coords = locate(query, results.exclude, snapshot.vectors, projection.coords, scores)
+        scores = scored.scores["clip"] if plain else results.snapshot.cosines(normalise(results.query_vector))
+    coords = locate(results.exclude, projection.coords, scores)
     return Overlay(label, coords, results.top[results.main], results.scores())
 
 

@@ -245,12 +245,9 @@ def warm_up() -> None:
     umap.UMAP(n_neighbors=15, n_epochs=5, random_state=0, n_jobs=1, low_memory=False).fit(data)
 
 
-def locate(query: np.ndarray, item: int | None, vectors: np.ndarray, coords: np.ndarray,
-           scores: np.ndarray | None = None) -> np.ndarray:
+def locate(item: int | None, coords: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
     """Where a query sits on the map: on its own point for an item query, else placed among its neighbours
-    (from ``scores``, every item's cosine with the query, when the caller has them: ``Snapshot.cosines``)."""
+    from ``scores``, every item's cosine with the query (``Snapshot.cosines``)."""
     if item is not None:
         return coords[item]
-    if scores is not None:
-        return place_by_scores(np.asarray(scores, np.float32)[None, :], coords)[0]
-    return place(query[None, :], vectors, coords)[0]
+    return place_by_scores(np.asarray(scores, np.float32)[None, :], coords)[0]

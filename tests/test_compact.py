@@ -67,10 +67,10 @@ def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_res
 
 def test_a_query_is_placed_on_the_map_from_the_compact_scores_where_the_exact_ones_put_it():
     from indexing.compact import cosines
-    from indexing.projection import locate
+    from indexing.projection import locate, place
 
     gallery = clustered(3000, 64, 4)
     coords = np.random.default_rng(0).normal(size=(len(gallery), 2)).astype(np.float32)
     query = clustered(1, 64, 5)[0]
     scores = cosines(Int8Vectors(gallery), gallery, query, shortlist=200)
-    assert np.allclose(locate(query, None, gallery, coords, scores), locate(query, None, gallery, coords), atol=1e-5)
+    assert np.allclose(locate(None, coords, scores), place(query, gallery, coords)[0], atol=1e-5)

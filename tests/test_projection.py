@@ -31,8 +31,8 @@ def test_placement_is_pulled_towards_closer_neighbours():
 def test_an_item_query_sits_on_its_own_point_and_a_new_query_among_its_neighbours():
     v = clustered(40)
     coords = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
-    assert locate(v[3], 3, v, coords).tolist() == coords[3].tolist()
-    assert locate(v[3], None, v, coords) == pytest.approx(coords[3], abs=1e-4)  # equal to an item: lands on it
+    assert locate(3, coords, None).tolist() == coords[3].tolist()
+    assert locate(None, coords, v @ v[3]) == pytest.approx(coords[3], abs=1e-4)  # equal to an item: lands on it
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 12])
