@@ -78,6 +78,17 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+class ServerCpu:
+    """The CPU each app process (found by its port) has used since this was made."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.pids = [processes(f"--server.port {url.rsplit(':', 1)[1]}") for url in urls]
+        self.before = [cpu_seconds(pids) for pids in self.pids]
+
+    def used(self) -> list[float]:
+        return [cpu_seconds(pids) - before for pids, before in zip(self.pids, self.before)]
+
+
 async def yield_to_server(stop: asyncio.Event) -> None:
     """Lowest priority for the browser's processes (new ones appear per context): the clients stand in
     for browsers on other machines, so they get only the CPU the server leaves."""
@@ -209,14 +220,12 @@ async def drive_protocol(urls: list[str], sessions: int, rounds: int) -> dict:
         warm = {name: [] for name in out}
         await protocol_session(url, 0, 1, warm, annotator=f"warm-up-{k}")
         out["errors"] += warm["errors"]
-    per_app = [processes(f"--server.port {url.rsplit(':', 1)[1]}") for url in urls]
-    app_cpu = [cpu_seconds(pids) for pids in per_app]
+    server = ServerCpu(urls)
     client_cpu = time.process_time()
     start = time.perf_counter()
     await asyncio.gather(*(protocol_session(urls[i % len(urls)], i, rounds, out) for i in range(sessions)))
     out["wall_s"] = time.perf_counter() - start
-    out["app_cpu_s"] = [round(cpu_seconds(pids) - before, 1) for pids, before in zip(per_app, app_cpu)]
-    out["server_cpu_s"] = sum(out["app_cpu_s"])
+    out["app_cpu_s"] = server.used()
     out["client_cpu_s"] = time.process_time() - client_cpu
     return out
 
@@ -233,18 +242,14 @@ async def drive(urls: list[str], sessions: int, rounds: int) -> dict:
         for k, url in enumerate(urls):  # model and store load here, not in the figures
             await session(browser, url, 0, 1, warm, annotator=f"warm-up-{k}")
         out["errors"] += warm["errors"]
-        per_app = [processes(f"--server.port {url.rsplit(':', 1)[1]}") for url in urls]
-        server = [pid for pids in per_app for pid in pids]
-        browsers = processes(BROWSER)
-        cpu = cpu_seconds(server), cpu_seconds(browsers)
-        app_cpu = [cpu_seconds(pids) for pids in per_app]
+        server = ServerCpu(urls)
+        browsers_before = cpu_seconds(processes(BROWSER))
         start = time.perf_counter()
         await asyncio.gather(*(session(browser, urls[i % len(urls)], i, rounds, out) for i in range(sessions)))
         out["wall_s"] = time.perf_counter() - start
-        browsers = processes(BROWSER)
-        out["server_cpu_s"] = cpu_seconds(server) - cpu[0]
-        out["app_cpu_s"] = [round(cpu_seconds(pids) - before, 1) for pids, before in zip(per_app, app_cpu)]
-        out["browser_cpu_s"] = cpu_seconds(browsers) - cpu[1]  # renderers closed meanwhile are not counted
+        out["app_cpu_s"] = server.used()
+        # renderers closed meanwhile are not counted
+        out["browser_cpu_s"] = cpu_seconds(processes(BROWSER)) - browsers_before
         stop.set()
         await nice
         await browser.close()
@@ -291,9 +296,9 @@ def measure(sessions: int, rounds: int, items: int, app_processes: int = 1, clie
                 "search_p50_ms": ms(out["search"], 50), "search_p95_ms": ms(out["search"], 95),
                 "judge_p50_ms": ms(out["judge"], 50), "judge_p95_ms": ms(out["judge"], 95),
                 "page_open_p50_ms": ms(out["opens"], 50), "page_open_p95_ms": ms(out["opens"], 95),
-                "wall_s": round(out["wall_s"], 1), "server_cpu_s": round(out["server_cpu_s"], 1),
-                "server_cpu_s_per_process": out["app_cpu_s"],
-                "server_cpu_ms_per_interaction": round(out["server_cpu_s"] * 1000 / max(1, len(out["server"])), 1),
+                "wall_s": round(out["wall_s"], 1), "server_cpu_s": round(sum(out["app_cpu_s"]), 1),
+                "server_cpu_s_per_process": [round(s, 1) for s in out["app_cpu_s"]],
+                "server_cpu_ms_per_interaction": round(sum(out["app_cpu_s"]) * 1000 / max(1, len(out["server"])), 1),
                 **({"browser_cpu_s_at_least": round(out["browser_cpu_s"], 1)} if "browser_cpu_s" in out else {}),
                 **({"client_cpu_s": round(out["client_cpu_s"], 1),
                     "search_images_fetch_p95_ms": ms(out["media"], 95)} if "client_cpu_s" in out else {})}
