@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
+from indexing.errors import InputError
+
 # The attribute vocabulary. Later evaluations build queries from it, so keep it importable.
 SHAPES = ("circle", "square", "triangle", "star", "hexagon", "cross")
 COLORS = {
@@ -47,12 +49,11 @@ DEFAULT_EVAL_SEED = 2_000_001
 def evaluation_seed(seed: int) -> int:
     """``seed`` if a test world may be rendered from it: at or above every training seed, since a test world
     draws its parts from the seed plus small offsets (a negative seed would reach into the training range)."""
-    from indexing.errors import InputError
-
     if seed < TRAIN_SEEDS.stop:
         raise InputError(f"Seed {seed} is reserved for training or reaches into it (training uses seeds "
                          f"{TRAIN_SEEDS.start}–{TRAIN_SEEDS.stop - 1}); use a seed of {TRAIN_SEEDS.stop:,} or more.")
     return seed
+
 
 _CENTRES = {"top left": (0.3, 0.3), "center": (0.5, 0.5), "bottom right": (0.7, 0.7)}
 _RADII = {"small": 0.13, "large": 0.22}
