@@ -7,12 +7,13 @@ import streamlit as st
 
 from components.map_data import start_fit
 from components.plain import md_escape
-from components.summary import ingest_summary
+from components.summary import DEMO_REPEATS, REPEATS, ingest_summary
 from indexing.ingest_jobs import IngestJob, IngestJobs
 from indexing.lab import Lab
 from indexing.sources import Plan
 
 POLL_SECONDS = 1.0
+DEMO_LABEL = "demo world"  # how a demo world's ingest job is labelled
 
 
 @st.cache_resource(show_spinner=False)
@@ -83,4 +84,4 @@ def _finished(job: IngestJob) -> None:
     if job.error:
         st.error(md_escape(f"{job.label}: {job.error}"))
     elif job.summary is not None:
-        ingest_summary(job.summary)
+        ingest_summary(job.summary, DEMO_REPEATS if job.label.startswith(DEMO_LABEL) else REPEATS)

@@ -26,7 +26,9 @@ def query_builder(metadata_values: dict[str, list[str]], adapters: list[str] = (
         upload = st.file_uploader("Image", type=IMAGE_TYPES, key=Keys.QUERY_IMAGE)
         source = Source(image=upload.getvalue()) if upload else None
     else:
-        item = st.text_input("Item id", key=Keys.QUERY_ITEM, help="Use “Neighbours of this” on any result.")
+        item = st.text_input("Item id or file name", key=Keys.QUERY_ITEM, placeholder="img-… or photo.jpg",
+                             help="The id under any card, a file name, or the start of one; or use "
+                                  "“Neighbours of this” on any result.")
         source = Source(item=item.strip()) if item.strip() else None
     c1, c2, c3 = st.columns([1, 1, 2])
     k = c1.slider("k", 1, 50, key=Keys.K)

@@ -6,21 +6,24 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from indexing.lab import Lab, open_lab
-from indexing.models import ModelUnavailable
-from indexing.ray_ingest import RayUnavailable
-from indexing.progress import terminal_progress
-from indexing.query_specs import DEFAULT_K, NeighboursQuery, QueryError, QuerySpec, Source, from_json
-from indexing.settings import load_settings
-from indexing.sources import Plan, plan_paths
-from indexing.store import DimensionMismatch, StoreUnavailable, store_failure
-from indexing.writelock import StoreBusy
+from indexing.query_specs import DEFAULT_K  # light (numpy): the help text names it
+
+if TYPE_CHECKING:
+    from indexing.lab import Lab
+    from indexing.query_specs import QuerySpec
+    from indexing.sources import Plan
+
+# Heavy modules (torch, chromadb, ray) are imported inside the commands that use them, so `--help` and a
+# mistyped argument answer at once.
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
 
 
-def _ingest_with_progress(lab: Lab, plan: Plan, engine: str = "plain", ray_address: str | None = None) -> dict:
+def _ingest_with_progress(lab: "Lab", plan: "Plan", engine: str = "plain", ray_address: str | None = None) -> dict:
+    from indexing.progress import terminal_progress
+
     with terminal_progress("ingest", "item") as progress:
         return lab.ingest(plan, progress, engine, ray_address).as_dict()
 
@@ -35,16 +38,22 @@ def _report(summary: dict) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from indexing.lab import open_lab
+    from indexing.sources import plan_paths
+
     return _report(_ingest_with_progress(open_lab(), plan_paths(args.paths), args.engine, args.ray_address))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from indexing.demo import DEMO_PAIR_SHARE, demo_plan
+    from indexing.lab import open_lab
 
     return _report(_ingest_with_progress(open_lab(), demo_plan(args.n, args.seed, pair_share=DEMO_PAIR_SHARE)))
 
 
-def _search_spec(args: argparse.Namespace) -> QuerySpec:
+def _search_spec(args: argparse.Namespace) -> "QuerySpec":
+    from indexing.query_specs import NeighboursQuery, QueryError, Source, from_json
+
     if args.spec:
         try:
             data = json.loads(args.spec)
@@ -57,6 +66,8 @@ def _search_spec(args: argparse.Namespace) -> QuerySpec:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from indexing.lab import open_lab
+
     spec = _search_spec(args)  # a bad spec is reported before the model loads
     results = open_lab().run(spec, k=args.k)  # --k overrides a spec's own k; without it the spec's k holds
     if args.json:
@@ -72,6 +83,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from indexing.lab import open_lab
+
     stats = open_lab().stats()
     if args.json:
         print(json.dumps(stats, ensure_ascii=False))
@@ -83,6 +96,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from indexing.evaluate import evaluate
+    from indexing.lab import open_lab
 
     lab = open_lab()
     result = {}
@@ -100,13 +114,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.fashioniq:
             result.update(fashioniq.evaluate_fashioniq(lab.encoder, Path(args.fashioniq), limit=args.limit))
     else:
-        result = evaluate(lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task)
+        result = _evaluate_with_progress(lambda on_task: evaluate(
+            lab.encoder, world_name=args.world, seed=args.seed, tasks=args.task, on_task=on_task), args.task)
     print(json.dumps(result, indent=None if args.json else 2))
     return EXIT_OK
 
 
+def _evaluate_with_progress(run, tasks: str) -> dict:
+    """Run ``run(on_task)`` with a tqdm bar of tasks on stderr and each task's time written under it."""
+    from tqdm import tqdm
+
+    from indexing.evaluate import parse_tasks
+
+    with tqdm(total=len(parse_tasks(tasks)), unit="task", desc="evaluate", file=sys.stderr) as bar:
+        def on_task(name: str, seconds: float | None) -> None:
+            if seconds is None:
+                bar.set_description(f"evaluate: {name}")
+            else:
+                bar.write(f"{name}: {seconds:.0f} s", file=sys.stderr)
+                bar.update(1)
+
+        return run(on_task)
+
+
 def cmd_probe(args: argparse.Namespace) -> int:
     from indexing.probes import MIN_CAPTION_WORDS, ORDER_VARIANTS, collection_order, world_probes
+    from indexing.lab import open_lab
+    from indexing.query_specs import QueryError
     from indexing.world import evaluation_seed
 
     evaluation_seed(args.seed)  # refused before the model loads
@@ -125,7 +159,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_labels(args: argparse.Namespace) -> int:
+    from indexing.lab import open_lab
     from indexing.labels import LabelStore
+    from indexing.progress import terminal_progress
+    from indexing.settings import load_settings
     from indexing.metrics import evaluate_run
     from indexing.judging import RUN_DEPTH, all_runs
     from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, read_qrels, run_text
@@ -287,7 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # --help and argument errors end here, before any heavy import
+    from indexing.models import ModelUnavailable
+    from indexing.query_specs import QueryError
+    from indexing.ray_ingest import RayUnavailable
+    from indexing.settings import load_settings
+    from indexing.store import DimensionMismatch, StoreUnavailable, store_failure
+    from indexing.writelock import StoreBusy
+
     try:
         load_settings()
         return args.run(args)

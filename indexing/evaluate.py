@@ -6,6 +6,7 @@ Tasks are registered in ``TASKS``; each takes the encoder and a ``TestWorld`` an
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -396,12 +397,25 @@ def parse_tasks(spec: str) -> list[str]:
     return names
 
 
+TaskProgress = Callable[[str, "float | None"], None]
+"""``on_task(name, None)`` as a task starts, ``on_task(name, seconds)`` when it is done."""
+
+
 def evaluate(encoder: Encoder, world_name: str = "shapes", seed: int = world.DEFAULT_EVAL_SEED,
-             tasks: str = "all", combos: list[world.WorldItem] | None = None) -> dict:
+             tasks: str = "all", combos: list[world.WorldItem] | None = None,
+             on_task: TaskProgress | None = None) -> dict:
     """Run the selected tasks on a test world rendered from ``seed`` (refused if it is a training seed)."""
     if world_name != "shapes":
         raise InputError(f"Unknown world {world_name!r}; only 'shapes' exists.")
     world.evaluation_seed(seed)
     names = parse_tasks(tasks)
     w = TestWorld(encoder, seed, combos if combos is not None else world.combination_world(seed))
-    return {name: TASKS[name](w) for name in names}
+    result = {}
+    for name in names:
+        if on_task:
+            on_task(name, None)
+        started = time.perf_counter()
+        result[name] = TASKS[name](w)
+        if on_task:
+            on_task(name, time.perf_counter() - started)
+    return result

@@ -29,15 +29,19 @@ MAX_LISTED = 1000  # duplicates named in a summary; the count is always whole
 
 @dataclass
 class Summary:
-    """What an ingest did. ``skipped`` are duplicates; ``blank`` empty text lines; ``truncated`` long texts."""
+    """What an ingest did. ``skipped`` are duplicates: ``repeated`` of them repeat an earlier item of the same
+    plan (a caption the demo world generates twice, a file uploaded twice), the rest were stored already;
+    ``blank`` empty text lines; ``truncated`` long texts."""
 
     added: int = 0
     skipped: int = 0
+    repeated: int = 0
     failed: int = 0
     blank: int = 0
     truncated: int = 0
     errors: list[Failure] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # sources of the skipped items, the first MAX_LISTED
+    added_sources: list[str] = field(default_factory=list)  # sources of the added items, the first MAX_LISTED
     notes: list[Failure] = field(default_factory=list)  # stored, but not exactly as given
     stopped: str = ""  # why the ingest stopped early (store gone, disk full); rerunning completes it
 
@@ -45,10 +49,17 @@ class Summary:
         self.failed += 1
         self.errors.append(failure)
 
-    def skip(self, sources: list[str]) -> None:
-        """Duplicates: all counted, the first ``MAX_LISTED`` named."""
+    def skip(self, sources: list[str], repeated: int = 0) -> None:
+        """Duplicates (``repeated`` of them repeats within this plan): all counted, the first ``MAX_LISTED`` named."""
         self.skipped += len(sources)
+        self.repeated += repeated
         self.duplicates += sources[:max(0, MAX_LISTED - len(self.duplicates))]
+
+    def add(self, records: list[Record]) -> None:
+        """Stored: all counted (long texts counted as cut), the first ``MAX_LISTED`` named."""
+        self.added += len(records)
+        self.truncated += sum(r.truncated for r in records)
+        self.added_sources += [r.source for r in records[:max(0, MAX_LISTED - len(self.added_sources))]]
 
     def stop(self, exc: Exception) -> None:
         """The store stopped part-way: say so, with what was stored and how to complete it."""
@@ -56,9 +67,9 @@ class Summary:
                         "ingest again to complete it (what is stored is skipped).")
 
     def as_dict(self) -> dict:
-        return {"added": self.added, "skipped": self.skipped, "failed": self.failed, "blank": self.blank,
-                "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors],
-                "duplicates": self.duplicates[:MAX_LISTED],
+        return {"added": self.added, "skipped": self.skipped, "repeated": self.repeated, "failed": self.failed,
+                "blank": self.blank, "truncated": self.truncated, "errors": [e.as_dict() for e in self.errors],
+                "duplicates": self.duplicates[:MAX_LISTED], "added_sources": self.added_sources[:MAX_LISTED],
                 "notes": [{"source": n.source, "note": n.reason} for n in self.notes[:MAX_LISTED]],
                 **({"stopped": self.stopped} if self.stopped else {})}
 
@@ -72,6 +83,7 @@ class Prepared:
     texts: list[Record] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # sources
+    repeated: int = 0  # of the duplicates, how many repeat an earlier item of this plan
     size: int = 0
     batch: torch.Tensor | None = None  # the pixels stacked (and pinned, for a GPU) in the decode thread
 
@@ -138,6 +150,7 @@ class Ingestor:
                         for rec, data, item in candidates:
                             if rec.id in stored or rec.id in turns.seen:
                                 out.duplicates.append(item.source)
+                                out.repeated += rec.id in turns.seen  # claimed earlier in this plan
                             else:
                                 turns.seen.add(rec.id)
                                 new.append((rec, data, item))
@@ -164,7 +177,7 @@ class Ingestor:
     def _write(self, prepared: Prepared, summary: Summary) -> None:
         for failure in prepared.failures:
             summary.fail(failure)
-        summary.skip(prepared.duplicates)
+        summary.skip(prepared.duplicates, prepared.repeated)
         if prepared.images:
             store_batch(self.store, prepared.images, self.encoder.encode_pixels(prepared.batch), summary)
         if prepared.texts:
@@ -178,9 +191,7 @@ def store_batch(store: Store, records: list[Record], vectors: np.ndarray, summar
     for record, reason in refused:
         summary.fail(Failure(record.source, reason))
     bad = {id(r) for r, _ in refused}
-    stored = [r for r in records if id(r) not in bad]
-    summary.added += len(stored)
-    summary.truncated += sum(r.truncated for r in stored)
+    summary.add([r for r in records if id(r) not in bad])
 
 
 def read_item(item: Pending) -> tuple[Record, bytes | None]:

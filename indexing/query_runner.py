@@ -31,6 +31,7 @@ from indexing.media import decode_image
 from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
                                   QuerySpec, Source, checked_k)
 from indexing.ranking import keep_only, normalise, ranks_of, top_k
+from indexing.sources import image_id
 from indexing.store import Hit, Record
 
 Ranking = list[tuple[str, float]]  # (item id, score), best first
@@ -202,26 +203,64 @@ def resolve(source: Source, context: Context) -> tuple[np.ndarray, int | None]:
     """The source's unit vector and, for an item, its index (which the query never returns)."""
     encoder = context.encoder
     if source.item is not None:
-        i = context.snapshot.index.get(source.item)
-        if i is None:
-            raise QueryError(f"No item {source.item!r} in the index for this model; pick one from the results.")
+        i, _ = find_item(context.snapshot, source.item)
         return context.snapshot.vectors[i], i
     if source.text is not None:
         return encoder.encode_texts([source.text.strip()])[0], None
-    data = source.image
-    if data is None:
-        path = context.data_dir / source.image_path
-        if not path.is_file():
-            raise QueryError(f"The query image {source.image_path} is no longer under {context.data_dir}; "
-                             "save the query again with the image.")
-        data = path.read_bytes()
-    return encoder.encode_images([decode_image(data, encoder.image_size)])[0], None
+    return encoder.encode_images([decode_image(_image_bytes(source, context), encoder.image_size)])[0], None
+
+
+def find_item(snapshot: Snapshot, given: str) -> tuple[int, str | None]:
+    """The index of the item ``given`` names — its id, else its file name, else a prefix of exactly one item's
+    file name — and a note saying which item was taken when ``given`` was not its id (the first in the
+    collection when several share that name). ``QueryError`` when nothing matches or a prefix is ambiguous."""
+    i = snapshot.index.get(given)
+    if i is not None:
+        return i, None
+    exact = [j for j, r in enumerate(snapshot.records) if r.name == given]
+    matches = exact or [j for j, r in enumerate(snapshot.records) if r.name.startswith(given)]
+    if not matches:
+        raise QueryError(f"No item {given!r} in the index for this model (no id or file name matches); "
+                         "pick one from the results (each card shows its id).")
+    if len(matches) > 1 and not exact:
+        shown = ", ".join(snapshot.records[j].name for j in matches[:3])
+        raise QueryError(f"{len(matches)} file names start with {given!r} ({shown}{' …' if len(matches) > 3 else ''})"
+                         "; type more of the name, or the item's id.")
+    taken = snapshot.records[matches[0]]
+    several = f", the first of {len(matches)} items with that name" if len(matches) > 1 else ""
+    return matches[0], f"{given!r} is item {taken.id} ({taken.name}{several})"
+
+
+def _item_notes(source: Source, snapshot: Snapshot, exclude: int | None = None) -> list[str]:
+    """Which item a query by name took (nothing when it was given by id); that an image reference is a stored
+    item (``exclude``), left out of its own results."""
+    if source.kind == "image" and exclude is not None:
+        return [f"The reference image is item {snapshot.records[exclude].id} ({snapshot.records[exclude].name}) "
+                "of the collection: it is left out of its own results."]
+    if source.item is None or source.item in snapshot.index:
+        return []
+    return [note for note in (find_item(snapshot, source.item)[1],) if note]
+
+
+def _image_bytes(source: Source, context: Context) -> bytes:
+    """An image source's bytes: uploaded, or its saved copy under the data directory."""
+    if source.image is not None:
+        return source.image
+    path = context.data_dir / source.image_path
+    if not path.is_file():
+        raise QueryError(f"The query image {source.image_path} is no longer under {context.data_dir}; "
+                         "save the query again with the image.")
+    return path.read_bytes()
 
 
 def _reference(source: Source, context: Context) -> tuple[np.ndarray, int | None]:
+    """The reference image's vector and, when it is in the collection (picked, or uploaded bytes whose content
+    id is stored), its index, so it never appears in its own results."""
     if len(context.snapshot.records) == 0:
         raise QueryError("The collection is empty; add images on the Ingest page first.")
     vector, i = resolve(source, context)
+    if i is None and source.kind == "image":
+        i = context.snapshot.index.get(image_id(_image_bytes(source, context)))
     if i is not None and context.snapshot.records[i].kind != "image":
         raise QueryError("The reference must be an image; this item is a text. Pick an image item.")
     return vector, i
@@ -267,14 +306,15 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
         return Scored({"clip": np.zeros(0, np.float32)}, np.zeros(context.encoder.dim, np.float32), "clip")
     vector, exclude = resolve(spec.source, context)
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
+    notes = _item_notes(spec.source, context.snapshot)
     if not spec.adapter:
         return Scored({"clip": context.snapshot.cosines(vector, allowed, context.depth)}, vector, "clip", exclude,
-                      allowed)
+                      allowed, notes)
     if context.adapted is None:
         raise QueryError("Adapters are not available here; run the query without one.")
     adapter, items = context.adapted(spec.adapter)
     vector, method = adapter.apply(vector), f"adapter {spec.adapter}"
-    return Scored({method: keep_only(items @ vector, allowed)}, vector, method, exclude, allowed, items=items)
+    return Scored({method: keep_only(items @ vector, allowed)}, vector, method, exclude, allowed, notes, items=items)
 
 
 @registers(ComposeQuery)
@@ -287,7 +327,9 @@ def compose(spec: ComposeQuery, context: Context) -> Scored:
                       context.snapshot.vectors, spec.lam)
     allowed = context.snapshot.allowed("image")
     scores = {m: keep_only(s, allowed) for m, s in compose_scores(x, spec.methods).items()}
-    notes = [] if len(clauses) > 1 else ["one clause only: clause split scores exactly like the score product"]
+    notes = _item_notes(spec.reference, context.snapshot, exclude)
+    if len(clauses) == 1:
+        notes.append("one clause only: clause split scores exactly like the score product")
     if spec.lam in (0.0, 1.0):
         notes.append(f"λ = {spec.lam:g}: the weighted sum is the {'image' if spec.lam == 0 else 'text'}-only query")
     main = "sum" if "sum" in spec.methods else spec.methods[0]
@@ -307,7 +349,8 @@ def condition(spec: ConditionQuery, context: Context) -> Scored:
     allowed = context.snapshot.allowed("image")
     methods = methods_for(cond)
     scores = {m: keep_only(s, allowed) for m, s in condition_scores(x, methods).items()}
-    return Scored(scores, reference, "basis" if "basis" in methods else "sum", exclude, allowed, condition=cond)
+    return Scored(scores, reference, "basis" if "basis" in methods else "sum", exclude, allowed,
+                  _item_notes(spec.reference, context.snapshot, exclude), condition=cond)
 
 
 # ---- feedback ----------------------------------------------------------------------------------------

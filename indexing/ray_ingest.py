@@ -236,7 +236,7 @@ def _write(batch: dict, store: Store, dim: int, known: frozenset[str], seen: set
         if error.startswith("stopped: "):
             raise StoreStopped(error.removeprefix("stopped: "))
         if item_id and (item_id in known or item_id in seen):
-            summary.skip([source])
+            summary.skip([source], repeated=int(item_id in seen))
             continue
         if item_id:
             seen.add(item_id)

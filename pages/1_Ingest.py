@@ -1,7 +1,7 @@
 """Ingest: upload images, texts or zips, or load the demo world; see what was added, skipped and failed."""
 import streamlit as st
 
-from components.ingest_jobs import job_list, start_ingest
+from components.ingest_jobs import DEMO_LABEL, job_list, start_ingest
 from components.sidebar import sidebar
 from components.state import Keys
 from indexing.demo import DEMO_PAIR_SHARE, demo_plan
@@ -32,7 +32,7 @@ st.caption("Rendered shapes with known attributes (shape, color, size, backgroun
            "caption (“a red circle to the left of a blue square”). The same seed always gives the same world.")
 n = st.number_input("Images", min_value=1, max_value=20_000, step=100, key=Keys.DEMO_N)
 if st.button("Load demo world", key=Keys.DEMO_BUTTON):
-    start_ingest(lab, f"demo world, {int(n):,} images", demo_plan(int(n), pair_share=DEMO_PAIR_SHARE))
+    start_ingest(lab, f"{DEMO_LABEL}, {int(n):,} images", demo_plan(int(n), pair_share=DEMO_PAIR_SHARE))
     st.rerun()
 
 job_list()

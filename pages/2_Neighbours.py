@@ -30,6 +30,8 @@ except SimLabError as exc:
     st.error(md_escape(exc))
     st.stop()
 
+for note in results.notes:
+    st.caption(md_escape(note))
 if spec.source.item:
     st.caption("Query item")
     gallery([results.snapshot.records[results.exclude]], lab.blobs, columns=4, key_prefix="query")

@@ -44,6 +44,8 @@ cond = results.condition
 what = {"focus": f"focus on {cond.attribute}", "change": f"change {cond.attribute} to '{cond.text}'",
         "object": f"focus on '{cond.text}' (free text: no value basis)"}[cond.kind]
 st.caption(md_escape(f"Condition: {what}"))
+for note in results.notes:
+    st.caption(md_escape(note))
 save_query_button(lab, spec, key="save-condition")
 why = Explainer(lab, spec)
 relevant = likely_relevant(lab, results, key="condition-cut")

@@ -93,3 +93,20 @@ def test_what_a_page_saves_is_the_query_it_showed(demo):
     assert not at.exception
     spec = next(q.spec for q in labels.queries() if isinstance(q.spec, ConditionQuery))
     assert spec.vocabulary == {"color": ["red", "blue"], "shape": ["circle", "star"]}
+
+
+@pytest.mark.parametrize("page, key, text_key, text", [(COMPOSE, "compose-ref", "compose-text", "make it blue"),
+                                                         (CONDITION, "condition-ref", "condition-text", "color")])
+def test_an_uploaded_reference_already_indexed_is_left_out_of_its_results(demo, page, key, text_key, text):
+    """Ids are content hashes: the uploaded bytes name a stored item, which is excluded as a picked one is."""
+    stored = next(r for r in demo.vectors()[0] if r.kind == "image")
+    at = AppTest.from_file(page, default_timeout=300).run()
+    at.radio(key=f"{key}-source").set_value("Upload").run()
+    at.file_uploader(key=f"{key}-upload").set_value(
+        [(stored.name, demo.blobs.original_path(stored.id).read_bytes(), "image/png")]).run()
+    at.text_input(key=text_key).input(text).run()
+    assert not at.exception
+    ids = [c.value for c in at.code]  # every result card shows its id
+    assert len(ids) >= 6 and stored.id not in ids
+    notes = [c.value.replace("\\", "") for c in at.caption]  # escaped Markdown: user text stays text
+    assert any(stored.id in n and "left out of its own results" in n for n in notes)

@@ -50,3 +50,18 @@ def test_kind_and_metadata_filter(filled):
     at.selectbox(key="meta_values").set_value("red").run()
     assert not at.exception
     assert "a red thing" in shown_texts(at) and XSS not in shown_texts(at)
+
+
+def test_an_item_by_the_file_name_its_card_shows_and_every_card_shows_its_id(filled):
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=120).run()
+    at.text_input(key="query_text").input("a red thing").run()
+    ids = {r.id for r in filled.vectors()[0]}
+    assert {c.value for c in at.code} == ids  # 4 items, 4 cards, each with its id (copyable)
+    red = next(r for r in filled.vectors()[0] if r.name == "red.png")
+    at.segmented_control(key="query_mode").set_value("Item").run()
+    at.text_input(key="query_item").input("red.png").run()
+    assert not at.exception and not at.error
+    assert any(red.id in c.value.replace("\\", "") for c in at.caption)  # says which item was taken
+    assert red.id not in [c.value for c in at.code[1:]]  # the query item is shown first, never among results
+    at.text_input(key="query_item").input("green.png").run()
+    assert "No item" in at.error[0].value

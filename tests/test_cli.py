@@ -132,3 +132,51 @@ def test_kill_9_midway_then_ingest_again_equals_a_clean_ingest(tmp_path):
         hits = json.loads(run(e, "search", "--text", "x", "--k", "100", "--json", check_rc=0).stdout)
         ids[name] = (stats["count"], sorted(h["id"] for h in hits))
     assert ids["killed"] == ids["clean"] and ids["clean"][0] == 48
+
+
+def test_help_and_argument_errors_answer_at_once_without_torch_or_chromadb():
+    """--help and a mistyped command import neither torch nor chromadb (they took 8 s when imported up front)."""
+    probe = ("import runpy, sys, time\n"
+             "sys.argv = ['indexing', *sys.argv[1:]]\n"
+             "t = time.perf_counter()\n"
+             "try:\n    runpy.run_module('indexing', run_name='__main__')\n"
+             "except SystemExit as exc:\n    code = exc.code\n"
+             "heavy = sorted(m for m in ('torch', 'chromadb', 'open_clip', 'ray') if m in sys.modules)\n"
+             "print('RESULT', code, heavy, round(time.perf_counter() - t, 3), file=sys.stderr)\n")
+    for args, code in ((["--help"], 0), (["labels", "--help"], 0), (["serach"], 2), (["search"], 2)):
+        proc = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True,
+                              timeout=60)
+        result = proc.stderr.strip().splitlines()[-1].split(" ", 3)
+        assert result[:3] == ["RESULT", str(code), "[]"], (args, proc.stderr)
+        assert float(result[3]) < 1.0, (args, result)
+
+
+@pytest.mark.slow
+def test_search_by_file_name_and_an_indexed_reference_left_out(tmp_path, folder):
+    from indexing.labels import LabelStore
+    from indexing.query_specs import ComposeQuery, Source
+    from indexing.sources import image_id
+
+    env = tiny_env(tmp_path / "data")
+    run(env, "ingest", str(folder), check_rc=0)
+    red = image_id((folder / "red.png").read_bytes())
+    by_name = json.loads(run(env, "search", "--item", "red.png", "--json", check_rc=0).stdout)
+    assert red not in [h["id"] for h in by_name] and len(by_name) == 3
+    missing = run(env, "search", "--item", "green.png", check_rc=2)
+    assert "No item 'green.png'" in missing.stderr
+    # an uploaded reference, saved (as Label saves it), re-run from the command line: its own item never ranks
+    labels = LabelStore(tmp_path / "data")
+    saved = labels.query(labels.save_query("q", ComposeQuery(Source(image=(folder / "red.png").read_bytes()),
+                                                             "make it blue")).qid)
+    spec = json.dumps({"type": "compose", "reference_image": saved.spec.reference.image_path, "text": "make it blue"})
+    composed = json.loads(run(env, "search", "--spec", spec, "--k", "5", "--json", check_rc=0).stdout)
+    assert all(red not in [h["id"] for h in hits] and len(hits) == 1 for hits in composed.values())
+
+
+@pytest.mark.slow
+def test_evaluate_shows_each_task_and_its_time_on_stderr(tmp_path):
+    proc = run(tiny_env(tmp_path / "data"), "evaluate", "--task", "t2i,i2t", "--json", check_rc=0)
+    assert set(json.loads(proc.stdout)) == {"t2i", "i2t"}
+    assert "evaluate: t2i" in proc.stderr and "evaluate: i2t" in proc.stderr and "2/2" in proc.stderr
+    assert [line.split(":")[0] for line in proc.stderr.replace("\r", "\n").splitlines()
+            if line.endswith(" s") and ":" in line and "|" not in line] == ["t2i", "i2t"]

@@ -17,8 +17,10 @@ def uploads():
 
 def test_ingest_adds_everything_and_reports_counts(lab):
     summary = lab.ingest(plan_uploads(uploads())).as_dict()
-    assert summary == {"added": 5, "skipped": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": [], "duplicates": [],
-                       "notes": []}
+    added = summary.pop("added_sources")
+    assert summary == {"added": 5, "skipped": 0, "repeated": 0, "failed": 0, "blank": 1, "truncated": 0, "errors": [],
+                       "duplicates": [], "notes": []}
+    assert sorted(added) == ["blue.jpg", "items.csv:2", "notes.txt:1", "notes.txt:3", "red.png"]
     assert lab.store.count() == 5 and lab.store.count_kind("image") == 2 and lab.store.count_kind("text") == 3
     leaf = [r for r in lab.store.get([h.id for h in lab.store.query(lab.encoder.encode_texts(["x"])[0], 10)])
             if r.text == "a green leaf"]
@@ -29,6 +31,9 @@ def test_reingest_is_idempotent_and_duplicates_in_one_batch_count_once(lab):
     lab.ingest(plan_uploads(uploads()))
     again = lab.ingest(plan_uploads(uploads() + [("copy-of-red.png", image_bytes((255, 0, 0)))]))
     assert again.added == 0 and again.skipped == 6 and lab.store.count() == 5
+    assert again.repeated == 0  # the copy's content (red.png's) is stored already, like the other five
+    fresh = lab.ingest(plan_uploads([("green.png", image_bytes((0, 255, 0))), ("again.png", image_bytes((0, 255, 0)))]))
+    assert (fresh.added, fresh.skipped, fresh.repeated, fresh.duplicates) == (1, 1, 1, ["again.png"])
     assert len(again.duplicates) == 6 and any("copy-of-red.png" in d for d in again.duplicates)  # named, not only counted
 
 

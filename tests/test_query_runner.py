@@ -249,3 +249,47 @@ def test_bad_json_specs_say_what_is_wrong(data, message):
 def test_an_unsaved_upload_cannot_be_written_as_json():
     with pytest.raises(QueryError, match="no saved copy"):
         near(image=image_bytes()).to_json()
+
+
+def test_an_uploaded_reference_that_is_indexed_never_ranks_in_its_own_results(world_lab):
+    """Ids are content hashes: uploaded bytes of a stored image name that item, excluded like a picked one."""
+    ref = first_image(world_lab)
+    data = world_lab.blobs.original_path(ref.id).read_bytes()
+    for spec in (ComposeQuery(Source(image=data), "make it blue", k=50),
+                 ConditionQuery(Source(image=data), "color", k=50)):
+        results = world_lab.run(spec)
+        assert results.snapshot.records[results.exclude].id == ref.id
+        assert all(ref.id not in [h.id for h in results.hits(m)] for m in results.methods)
+        assert any(ref.id in n and "left out" in n for n in results.notes)
+    saved = LabelStore(world_lab.settings.data_dir)  # a saved query keeps a copy of the bytes: still excluded
+    spec = saved.query(saved.save_query("q", ComposeQuery(Source(image=data), "make it blue", k=50)).qid).spec
+    assert spec.reference.image_path and ref.id not in [h.id for h in world_lab.run(spec).hits()]
+    other = world_lab.run(ComposeQuery(Source(image=image_bytes((1, 2, 3))), "make it blue"))  # not stored
+    assert other.exclude is None and not any("left out" in n for n in other.notes)
+
+
+def test_an_item_is_found_by_its_file_name_or_a_unique_prefix(world_lab):
+    records = world_lab.vectors()[0]
+    image = first_image(world_lab)
+    by_name = world_lab.run(near(item=image.name, k=5))
+    assert by_name.snapshot.records[by_name.exclude].id == image.id
+    assert any(image.id in n for n in by_name.notes)
+    stem = image.name.rsplit(".", 1)[0]  # a prefix only this item's name has
+    assert sum(r.name.startswith(stem) for r in records) == 1
+    assert world_lab.run(near(item=stem, k=5)).exclude == by_name.exclude
+    assert world_lab.run(near(item=image.id, k=5)).notes == []  # by id: nothing to say
+    with pytest.raises(QueryError, match="No item 'nothing-like-this.png'.*each card shows its id"):
+        world_lab.run(near(item="nothing-like-this.png"))
+    prefix = image.name[:3]
+    assert sum(r.name.startswith(prefix) for r in records) > 1
+    with pytest.raises(QueryError, match=r"file names start with .*type more of the name"):
+        world_lab.run(near(item=prefix))
+
+
+def test_a_name_several_items_share_takes_the_first_and_says_so(lab):
+    lab.ingest(plan_uploads([("a/cat.png", image_bytes((255, 0, 0))), ("b/cat.png", image_bytes((0, 0, 255)))]))
+    records = lab.vectors()[0]
+    assert [r.name for r in records].count("cat.png") == 2
+    results = lab.run(near(item="cat.png", k=1))
+    assert results.snapshot.records[results.exclude].name == "cat.png"
+    assert any("the first of 2 items with that name" in n for n in results.notes)
