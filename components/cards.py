@@ -54,7 +54,7 @@ def item_card(record: Record | Hit, blobs: Blobs, on_neighbours: Callable[[str],
             st.caption(f"{record.kind} · {score_name} {record.score:.3f}")
         if record.metadata:
             st.text(metadata_line(record.metadata)[:EXCERPT_CHARS])
-        st.code(record.id, language=None)  # the id a query by item takes; the block has a copy button
+        st.code(record.id, language=None)  # the id a query by item takes: one line, with a copy button
         if on_neighbours is not None:
             st.button("Neighbours of this", key=f"{key_prefix}-{record.id}", on_click=on_neighbours,
                       args=(record.id,), width="stretch")

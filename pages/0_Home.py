@@ -17,12 +17,14 @@ c2.metric("Images", stats["images"])
 c3.metric("Texts", stats["texts"])
 c4.metric("Vector dimension", stats["dim"])
 
-st.subheader("Where things are")  # static tables: every row shown, long paths wrapped, nothing scrolls
-st.table(pd.DataFrame([("Model", stats["model"]), ("Why this model", stats["model_reason"]),
-                       ("Collection", stats["collection"]), ("Store", stats["store"]),
-                       ("Data directory", stats["data_dir"])], columns=["", "value"]), hide_index=True)
+st.subheader("Where things are")  # as data (st.table would read Markdown in a value), every row in view
+st.dataframe(pd.DataFrame([("Model", stats["model"]), ("Why this model", stats["model_reason"]),
+                           ("Collection", stats["collection"]), ("Store", stats["store"]),
+                           ("Data directory", stats["data_dir"])], columns=["", "value"]),
+             hide_index=True, height="content")
 st.subheader("Settings")
-st.table(pd.DataFrame(lab.settings.as_rows(), columns=["environment variable", "value"]), hide_index=True)
+st.dataframe(pd.DataFrame(lab.settings.as_rows(), columns=["environment variable", "value"]), hide_index=True,
+             height="content")
 
 st.page_link("pages/1_Ingest.py", label="Ingest files or the demo world")
 st.page_link("pages/2_Neighbours.py", label="Find neighbours")

@@ -14,8 +14,7 @@ def test_home_shows_counts_and_settings(env, tiny_encoder):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Items": "3", "Images": "1", "Texts": "2", "Vector dimension": "32"}
-    assert len(at.dataframe) == 0  # static tables: every row in view, none scrolls inside itself
-    shown = at.table[0].value.to_string() + at.table[1].value.to_string()
+    shown = at.dataframe[0].value.to_string() + at.dataframe[1].value.to_string()
     assert "tiny-clip (random init)" in shown and env["SIMLAB_DATA"] in shown and "SIMLAB_MODEL" in shown
     assert at.selectbox(key="model_widget").value == env["SIMLAB_MODEL"]
 
@@ -36,5 +35,5 @@ def test_a_model_that_cannot_load_here_keeps_the_page_on_the_active_one(env, tin
     assert "cannot be used here, so SimLab stays on" in warning and "simlab-shapes" in warning
     assert at.selectbox(key="model_widget").value == env["SIMLAB_MODEL"]  # the picker shows what is in force
     assert {m.label: m.value for m in at.metric}["Items"] == "1"  # the page kept working
-    settings = " ".join(at.table[1].value.iloc[:, 0])
+    settings = " ".join(at.dataframe[1].value.iloc[:, 0])
     assert "SIMLAB_BATCH" in settings  # every setting the README lists

@@ -246,3 +246,37 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
         settled(page)
         no_exception_box(page)
     snap(page, "10-label-after-cli-ingest")
+
+
+def test_home_shows_every_setting_and_an_uploaded_reference_is_left_out(app_url, app_env, page, tmp_path):
+    """Home's tables are drawn whole (nothing scrolls inside them); on Compose, an uploaded reference that is
+    already indexed (ids are content hashes) is named in a note and absent from every method's results."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name, colour in (("ref-red.png", (200, 10, 10)), ("ref-blue.png", (10, 10, 200)),
+                         ("ref-green.png", (10, 200, 10))):
+        (photos / name).write_bytes(image_bytes(colour, size=(96, 80)))
+    subprocess.run([sys.executable, "-m", "indexing", "ingest", str(photos)], env=app_env, cwd=REPO, check=True,
+                   capture_output=True)
+    goto(page, app_url)
+    settled(page)
+    page.wait_for_function("document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller').length === 2")
+    heights = page.evaluate("() => [...document.querySelectorAll('[data-testid=stDataFrame] .dvn-scroller')]"
+                            ".map(s => [s.scrollHeight, s.clientHeight])")
+    assert len(heights) == 2 and all(inner <= shown + 2 for inner, shown in heights), heights
+    snap(page, "11-home-settings")
+
+    goto(page, app_url, "Compose")
+    page.get_by_text("Upload", exact=True).click()
+    page.locator("[data-testid=stMain] input[type=file]").set_input_files(str(photos / "ref-red.png"))
+    page.get_by_role("textbox", name="Modification", exact=True).fill("make it blue")
+    page.get_by_role("textbox", name="Modification", exact=True).press("Enter")
+    page.get_by_text("left out of its own results").wait_for()
+    settled(page)
+    from indexing.sources import image_id
+
+    page.wait_for_function("document.querySelectorAll('[data-testid=stMain] [data-testid=stCode]').length >= 6")
+    ids = page.locator("[data-testid=stMain] [data-testid=stCode]").all_inner_texts()  # each card's id
+    assert len(ids) >= 6 and image_id((photos / "ref-red.png").read_bytes()) not in " ".join(ids)
+    no_exception_box(page)
+    snap(page, "12-compose-uploaded-reference")
