@@ -8,12 +8,14 @@ from components.cards import item_card
 from components.why import Explainer
 from components.label_buttons import label_buttons
 from components.plain import md_escape
-from indexing.labels import LabelError, LabelStore, SavedQuery
-from indexing.judging import next_to_judge
+from components.label_metrics import metrics_tables
+from indexing.judging import next_to_judge, run_name
+from indexing.labels import LabelError, LabelStore, SavedQuery, qrels_of
 from indexing.query_runner import Ranking
 from indexing.store import Record
 
 PROBLEM = "label-problem"
+COMPLETE = "label-complete"  # (qid, judgments) the page was last redrawn for when a pool was finished
 
 
 @st.fragment
@@ -32,6 +34,10 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
     current = next_to_judge(items, mine, skipped, query.qid, annotator, blind, order)
     if current is None:
         st.success("Every pooled item is judged. Refine with feedback, or pick another query.")
+        if st.session_state.get(COMPLETE) != (query.qid, len(judged)):
+            st.session_state[COMPLETE] = (query.qid, len(judged))
+            st.rerun()  # the pool is done: the whole page once, so the table over all queries is current too
+        _this_query(query, rankings, judged)
         return
 
     def grade(g: int) -> None:
@@ -50,4 +56,15 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
     if not blind:
         st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()
                               if current in [d for d, _ in r]))
-    st.caption("Metrics below update on the next page run (change the query, or press R).")
+    _this_query(query, rankings, judged)
+
+
+def _this_query(query: SavedQuery, rankings: dict[str, Ranking], judged: list) -> None:
+    """This query's metrics per method from its judgments so far: redrawn with the card after each judgment."""
+    if not judged:
+        return
+    runs = {run_name(query.family, m): {query.qid: dict(r)} for m, r in rankings.items()}
+    table, _ = metrics_tables(runs, {query.qid: qrels_of(judged).get(query.qid, {})})
+    st.caption("This query, with every judgment so far (the table below, over all queries, is redrawn when the "
+               "page runs again):")
+    st.dataframe(table.drop(columns=["judged queries"]), hide_index=True, width="stretch", key="label-this-query")

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # mistyped argument answer at once.
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FATAL = 0, 1, 2
+METRIC_KEYS = {"nDCG@10": "ndcg@10", "P@10": "p@10", "Recall@k": "recall@100", "MRR@10": "mrr@10"}  # JSON names
 
 
 def _ingest_with_progress(lab: "Lab", plan: "Plan", engine: str = "plain", ray_address: str | None = None) -> dict:
@@ -160,7 +161,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_labels(args: argparse.Namespace) -> int:
     from indexing.lab import open_lab
-    from indexing.labels import LabelStore
+    from indexing.labels import LabelStore, checked_annotator
     from indexing.progress import terminal_progress
     from indexing.settings import load_settings
     from indexing.metrics import evaluate_run
@@ -169,11 +170,14 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     labels = LabelStore(settings.data_dir)
+    if args.labels_command == "save":
+        return _save_query(args, labels)
     if args.labels_command == "import":
+        annotator = checked_annotator(args.annotator)  # refused before the model loads
         lab = open_lab(settings)
         known = {r.id for r in lab.store.all()[0]}
         with terminal_progress("import", "judgment") as progress:
-            report = import_qrels(Path(args.file).read_bytes(), labels, known, args.annotator, progress)
+            report = import_qrels(Path(args.file).read_bytes(), labels, known, annotator, progress)
         for line, reason in report.errors:
             print(f"{args.file}:{line}: {reason}", file=sys.stderr)
         print(json.dumps(report.as_dict()))
@@ -199,17 +203,31 @@ def cmd_labels(args: argparse.Namespace) -> int:
             text = "".join(run_text(run, method) for method, run in sorted(runs.items()))
         else:
             result = {}
-            for method, run in sorted(runs.items()):
-                m = evaluate_run(method, run, qrels)
-                result[method] = {**{k: round(v, 4) for k, v in m.mean.items()},
-                                  "queries": len(m.per_query),
-                                  "unjudged_top10": sum(n for q, n in m.unjudged_top10.items() if q in m.per_query)}
+            for name, run in sorted(runs.items()):  # family/method: one algorithm per row
+                m = evaluate_run(name, run, qrels)
+                result[name] = {**{METRIC_KEYS[k]: round(v, 4) for k, v in m.mean.items()},
+                                "queries": len(m.per_query),
+                                "unjudged_top10": sum(n for q, n in m.unjudged_top10.items() if q in m.per_query)}
             print(json.dumps(result) if args.json else json.dumps(result, indent=2))
             return EXIT_OK
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _save_query(args: argparse.Namespace, labels) -> int:
+    """Save a spec (as ``search --spec`` takes it) for labelling; print its qid, so a script can pool queries
+    and import qrels for them."""
+    from indexing.lab import open_lab
+
+    spec = _search_spec(args)  # a bad spec is refused before the model loads
+    lab = open_lab()
+    lab.run(spec)  # it must run here (its item, its saved image) before it is kept
+    name = args.name or spec.label[:80]
+    saved = labels.save_query(name, spec)
+    print(json.dumps({"qid": saved.qid, "name": saved.name, "family": saved.family}) if args.json else saved.qid)
     return EXIT_OK
 
 
@@ -301,8 +319,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "metadata field")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(run=cmd_probe)
-    lb = sub.add_parser("labels", help="relevance judgments: import qrels, export, metrics")
+    lb = sub.add_parser("labels", help="relevance judgments: save queries, import qrels, export, metrics")
     lsub = lb.add_subparsers(dest="labels_command", required=True)
+    save = lsub.add_parser("save", help="save a query for labelling (any spec search --spec takes); prints its "
+                           "qid, for qrels you import later")
+    save.add_argument("--spec", required=True, help="the query spec as JSON, e.g. '{\"type\": \"text\", "
+                      "\"text\": \"a red circle\"}'")
+    save.add_argument("--name", help="its name on the Label page (default: its text)")
+    save.add_argument("--json", action="store_true", help="print {qid, name, family} instead of the qid alone")
+    save.set_defaults(run=cmd_labels, k=None)
     imp = lsub.add_parser("import", help="import TREC qrels (qid 0 docid rel)")
     imp.add_argument("file")
     imp.add_argument("--annotator", default="import")

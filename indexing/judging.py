@@ -8,6 +8,7 @@ from indexing.errors import SimLabError
 from indexing.labels import SavedQuery
 from indexing.query_runner import Ranking
 
+HELD_OUT_ADAPTER = "adapter held-out"  # the method name of the held-out adapter measurement
 RUN_DEPTH = 100  # how deep a saved query's rankings go: the pool, the metrics and the exported run files
 
 
@@ -43,19 +44,43 @@ def uncertain_first(items: list[str], probability: dict[str, float], threshold: 
     return sorted(items, key=lambda i: abs(probability[i] - threshold) if i in probability else 2.0)
 
 
+def run_name(family: str, method: str) -> str:
+    """One algorithm's name in every table, chart and run file: its query family and method
+    ('compose/sum', 'condition/sum', 'neighbours/clip', 'neighbours/adapter NAME')."""
+    return f"{family}/{method}"
+
+
+def family_of(run: str) -> str:
+    """The query family of a run's name ('compose' of 'compose/sum')."""
+    return run.split("/", 1)[0]
+
+
+def by_family(run: dict[str, dict[str, float]], queries: list[SavedQuery], method: str) -> dict[str, dict]:
+    """A run over queries of several families (qid → item → score) split into one run per family."""
+    families = {q.qid: q.family for q in queries}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for qid, ranking in run.items():
+        out.setdefault(run_name(families.get(qid, "imported"), method), {})[qid] = ranking
+    return out
+
+
 def all_runs(queries: list[SavedQuery], rankings_of: Callable[[SavedQuery], dict[str, Ranking]]
              ) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
-    """method → qid → item → score for every runnable saved query; plus a note per query that could not run.
+    """``family/method`` → qid → item → score for every runnable saved query (so one row never averages two
+    algorithms: Compose's and Condition's 'sum' are 'compose/sum' and 'condition/sum'); plus a note per query
+    that could not run (imported ones, whose reference item was deleted, …).
 
     ``rankings_of`` gives one query's rankings (``Lab.run`` through a cache, in the app)."""
     runs: dict[str, dict[str, dict[str, float]]] = {}
     skipped = []
     for query in queries:
+        if query.family == "imported":  # qrels without a spec: judged, never run
+            continue
         try:
             rankings = rankings_of(query)
         except SimLabError as exc:
             skipped.append(f"{query.qid}: {exc}")
             continue
         for method, ranking in rankings.items():
-            runs.setdefault(method, {})[query.qid] = dict(ranking)
+            runs.setdefault(run_name(query.family, method), {})[query.qid] = dict(ranking)
     return runs, skipped

@@ -10,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,22 @@ class LabelError(SimLabError, ValueError):
     """A label operation that cannot be done as asked; the message says why."""
 
 
+MAX_ANNOTATOR_CHARS = 100
+
+
+def checked_annotator(name: object) -> str:
+    """The annotator's name, stripped, if it is one: not empty, at most ``MAX_ANNOTATOR_CHARS`` characters,
+    no control characters or line breaks; else ``LabelError`` saying which rule it breaks."""
+    if not isinstance(name, str) or not name.strip():
+        raise LabelError("Say who is judging: an annotator name is required.")
+    name = name.strip()
+    if len(name) > MAX_ANNOTATOR_CHARS:
+        raise LabelError(f"An annotator name is at most {MAX_ANNOTATOR_CHARS} characters ({len(name)} given).")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name):
+        raise LabelError("An annotator name cannot hold control characters or line breaks; type it again.")
+    return name
+
+
 class PartialWrite(LabelError):
     """A bulk write stopped part-way; ``done`` rows were committed."""
 
@@ -60,6 +77,14 @@ class SavedQuery:
         if self.spec is not None:
             return self.spec.to_json()["type"]
         return "unreadable" if self.problem else "imported"
+
+    @property
+    def family(self) -> str:
+        """The query family its runs belong to: 'neighbours' (text, image or item), 'compose', 'condition';
+        'imported' or 'unreadable' for those without a spec. Read from the spec, so queries saved before
+        runs were named by family are shown under theirs."""
+        kind = self.type
+        return "neighbours" if kind in ("text", "image", "item") else kind
 
     @property
     def runnable(self) -> QuerySpec:
@@ -173,8 +198,7 @@ class LabelStore:
         """Record (or update) one judgment, committed before returning."""
         if rel not in self.scale:
             raise LabelError(f"Relevance {rel} is outside the scale {min(self.scale)}–{max(self.scale)}.")
-        if not annotator.strip():
-            raise LabelError("Say who is judging: an annotator name is required.")
+        annotator = checked_annotator(annotator)
         try:
             with self._connect() as db:
                 db.execute("INSERT INTO judgments (qid, item_id, annotator, rel, updated) VALUES (?, ?, ?, ?, ?) "
@@ -187,8 +211,8 @@ class LabelStore:
                    progress: Progress | None = None) -> int:
         """Record (qid, item, annotator, grade) rows in transactions of ``batch``; returns how many were
         committed. A failure part-way keeps the committed batches and raises ``LabelError`` saying how many."""
-        if any(not a.strip() for _, _, a, _ in rows):
-            raise LabelError("Say who is judging: an annotator name is required.")
+        for name in {a for _, _, a, _ in rows}:
+            checked_annotator(name)
         done = 0
         with self._connect() as db:
             for start in range(0, len(rows), batch):

@@ -1,6 +1,7 @@
 """Label: judge pooled results of a saved query, refine with feedback, see metrics, export qrels."""
 import streamlit as st
 
+from components.annotator import annotator
 from components.label_learning import adapter_panel, cutoff_panel
 from components.label_metrics import metrics_panel
 from components.learned import adapter_runs, cutoff_family, plain_run, uncertain_order
@@ -12,7 +13,7 @@ from components.sidebar import sidebar
 from components.why import Explainer
 from indexing.errors import SimLabError
 from indexing.labels import LabelStore, qrels_of
-from indexing.judging import all_runs, pool
+from indexing.judging import HELD_OUT_ADAPTER, all_runs, by_family, pool
 from indexing.query_specs import Feedback, with_feedback
 
 st.set_page_config(page_title="SimLab · Label", layout="wide")
@@ -28,7 +29,8 @@ if not queries:
     st.stop()
 
 c1, c2, c3, c4 = st.columns([2, 3, 1, 1])
-annotator = c1.text_input("Annotator", key="label-annotator", placeholder="your name")
+with c1:
+    name = annotator()
 query = c2.selectbox("Saved query", queries, format_func=lambda q: f"{q.name} ({q.type}, {q.qid})", key="label-query")
 depth = c3.number_input("Pool depth", 1, 50, 10, key="label-depth")
 blind = c4.toggle("Blind", value=True, key="label-blind", help="Shuffle the pool; hide scores and methods.")
@@ -46,10 +48,10 @@ probe = plain_run(lab, query) if query.spec is not None else None  # one run ser
 order = uncertain_order(lab, probe, items) if query.spec is not None and st.toggle(
     "Most uncertain first", key="label-uncertain", help="Judge first the items whose P(relevant) is closest to "
     "0.5: each such judgment teaches the relevance cut-off the most.") else None
-if not annotator.strip():
+if name is None:
     st.caption("Type your name to start judging; it is recorded with every judgment.")
 elif items:
-    judging_card(labels, query, rankings, items, by_id, lab.blobs, annotator.strip(), blind,
+    judging_card(labels, query, rankings, items, by_id, lab.blobs, name, blind,
                  sum(j.qid == query.qid for j in judgments), order,
                  Explainer(lab, query.runnable) if query.spec is not None else None)
 
@@ -64,12 +66,12 @@ if query.spec is not None:
             st.rerun()
 
 st.subheader("Metrics")
-runs, _ = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
-if st.toggle("Measure an adapter on held-out queries", key="label-adapter-cv", help="Adds a row: each saved "
-             "query ranked by an adapter trained on the other queries' judgments (5 trainings; a few seconds).") \
-        and (held_out := adapter_runs(lab)):
-    runs["adapter_held_out"] = held_out
-metrics_panel(runs, qrels, judgments)
+runs, not_run = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
+if st.toggle("Measure an adapter on held-out queries", key="label-adapter-cv", help="Adds a row per query family: "
+             "each saved query ranked by an adapter trained on the other queries' judgments (5 trainings; a few "
+             "seconds).") and (held_out := adapter_runs(lab)):
+    runs.update(by_family(held_out, queries, HELD_OUT_ADAPTER))
+metrics_panel(runs, qrels, judgments, not_run)
 if query.spec is not None:
     cutoff_panel(lab, cutoff_family(probe))
 adapter_panel(lab)

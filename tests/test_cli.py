@@ -97,7 +97,45 @@ def test_labels_import_export_metrics(tmp_path, folder):
     assert sorted(exported.splitlines()) == sorted(
         [f"q-red 0 {hits[0]['id']} 3", f"q-red 0 {hits[1]['id']} 0", f"q-new 0 {hits[2]['id']} 1"])
     metrics = json.loads(run(env, "labels", "metrics", "--json", check_rc=0).stdout)
-    assert metrics["clip"]["MRR@10"] == 1.0 and metrics["clip"]["queries"] == 1
+    assert list(metrics) == ["neighbours/clip"]  # q-new was imported: judged, never run
+    clip = metrics["neighbours/clip"]
+    assert set(clip) == {"ndcg@10", "p@10", "recall@100", "mrr@10", "queries", "unjudged_top10"}
+    assert clip["mrr@10"] == 1.0 and clip["queries"] == 1
+
+
+@pytest.mark.slow
+def test_scripted_pooling_and_one_algorithm_per_metrics_row(tmp_path, folder):
+    """labels save prints a qid a script can import qrels for; Compose's 'sum' and Condition's 'sum' are two
+    rows of the metrics and two tags of the run file, never one."""
+    env = tiny_env(tmp_path / "data")
+    run(env, "ingest", str(folder), check_rc=0)
+    from indexing.sources import image_id
+
+    red, blue = (image_id((folder / n).read_bytes()) for n in ("red.png", "blue.png"))
+    qids = {}
+    for name, spec in (("c", {"type": "compose", "reference": red, "text": "make it blue"}),
+                       ("d", {"type": "condition", "reference": red, "condition": "color"})):
+        qids[name] = run(env, "labels", "save", "--spec", json.dumps(spec), check_rc=0).stdout.strip()
+        assert qids[name].startswith("q-")
+    again = json.loads(run(env, "labels", "save", "--spec", json.dumps(
+        {"type": "compose", "reference": red, "text": "make it blue"}), "--name", "renamed", "--json",
+        check_rc=0).stdout)
+    assert again == {"qid": qids["c"], "name": "renamed", "family": "compose"}  # one spec, one saved query
+    bad = run(env, "labels", "save", "--spec", '{"type": "compose", "reference": "img-none", "text": "x"}',
+              check_rc=2)
+    assert "No item 'img-none'" in bad.stderr
+    qrels = tmp_path / "pool.qrels"
+    qrels.write_text(f"{qids['c']} 0 {blue} 2\n{qids['d']} 0 {blue} 0\n")
+    run(env, "labels", "import", str(qrels), "--annotator", "script", check_rc=0)
+    metrics = json.loads(run(env, "labels", "metrics", "--json", check_rc=0).stdout)
+    assert {"compose/sum", "condition/sum"} <= set(metrics) and all("/" in name for name in metrics)
+    assert metrics["compose/sum"]["queries"] == metrics["condition/sum"]["queries"] == 1
+    assert metrics["compose/sum"]["p@10"] > 0 and metrics["condition/sum"]["p@10"] == 0
+    tags = {line.split()[5] for line in run(env, "labels", "export", "--format", "run", check_rc=0).stdout.splitlines()}
+    assert {"compose/sum", "condition/sum"} <= tags and "sum" not in tags
+    for name in ("", "   ", "x" * 101, "tab\there"):
+        refused = run(env, "labels", "import", str(qrels), "--annotator", name, check_rc=2)
+        assert refused.stderr.startswith("error: ") and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
 
 @pytest.mark.slow
