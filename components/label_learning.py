@@ -36,6 +36,11 @@ def cutoff_panel(lab: Lab, method: str) -> None:
             st.info(md_escape(report))
             return
         cal = report.calibrator
+        version = lab.version()
+        st.caption(f"Fitted on {plural(cal.judgments, 'judgment')} over {plural(cal.queries, 'query', 'queries')}, "
+                   f"with the collection at {int(version.rsplit(':', 1)[-1]):,} items (version {version}). It is "
+                   "fitted again only when a judgment or the collection changes: the saved queries are then run "
+                   "again, and new items in their rankings move these figures.")
         if report.ece is None:
             st.caption(f"Fitted on {cal.judgments} judgments over {cal.queries} queries; too few queries to hold "
                        "some out, so no calibration error yet.")

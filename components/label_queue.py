@@ -37,7 +37,7 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
         if st.session_state.get(COMPLETE) != (query.qid, len(judged)):
             st.session_state[COMPLETE] = (query.qid, len(judged))
             st.rerun()  # the pool is done: the whole page once, so the table over all queries is current too
-        _this_query(query, rankings, judged)
+        _this_query(query, rankings, judged, metrics_saw)
         return
 
     def grade(g: int) -> None:
@@ -56,15 +56,17 @@ def judging_card(labels: LabelStore, query: SavedQuery, rankings: dict[str, Rank
     if not blind:
         st.caption(" · ".join(f"{m} #{[d for d, _ in r].index(current) + 1}" for m, r in rankings.items()
                               if current in [d for d, _ in r]))
-    _this_query(query, rankings, judged)
+    _this_query(query, rankings, judged, metrics_saw)
 
 
-def _this_query(query: SavedQuery, rankings: dict[str, Ranking], judged: list) -> None:
+def _this_query(query: SavedQuery, rankings: dict[str, Ranking], judged: list, metrics_saw: int) -> None:
     """This query's metrics per method from its judgments so far: redrawn with the card after each judgment."""
     if not judged:
         return
     runs = {run_name(query.family, m): {query.qid: dict(r)} for m, r in rankings.items()}
     table, _ = metrics_tables(runs, {query.qid: qrels_of(judged).get(query.qid, {})})
-    st.caption("This query, with every judgment so far (the table below, over all queries, is redrawn when the "
-               "page runs again):")
+    stale = "" if metrics_saw == len(judged) else (
+        f" The table over all queries below was drawn with {metrics_saw} of them; it is redrawn when the page "
+        "runs again (press R, or finish the pool).")
+    st.caption(f"This query, with all {len(judged)} of its judgments so far.{stale}")
     st.dataframe(table.drop(columns=["judged queries"]), hide_index=True, width="stretch", key="label-this-query")

@@ -161,6 +161,8 @@ def test_judgments_pay_off_cutoff_uncertain_first_and_an_adapter(env, monkeypatc
     at.text_input(key="label-annotator").input("ann").run()
     assert not at.exception
     assert any("Expected calibration error" in c.value for c in at.caption)  # held out over 6 queries
+    fitted = [c.value for c in at.caption if c.value.startswith("Fitted on ")]  # what it rests on, and when it refits
+    assert len(fitted) == 1 and f"collection at {lab.store.count():,} items" in fitted[0], fitted
     assert len(at.get("plotly_chart")) == 1  # the reliability diagram
     assert "adapter held-out" not in set(metrics(at)["method"])  # only when asked: five trainings
     at.toggle(key="label-adapter-cv").set_value(True).run()
@@ -193,3 +195,84 @@ def test_the_cutoff_says_what_it_still_needs(saved):
     nb.toggle(key="neighbours-cut-on").set_value(True).run()
     message = nb.info[0].value.replace("\\", "")
     assert not nb.exception and "(neighbours of any kind): Nothing judged yet: the cut-off needs 20" in message
+
+
+def judging_as(at) -> list[str]:
+    return [c.value.replace("\\", "") for c in at.caption if c.value.startswith("Judging as")]
+
+
+def test_the_name_is_asked_once_and_kept_across_pages_and_reloads(saved):
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    app.switch_page("pages/6_Label.py").run()
+    app.text_input(key="label-annotator").input("walker").run()
+    assert judging_as(app) == ["Judging as walker"]
+    assert not [t for t in app.text_input if t.key == "label-annotator"]  # no name box left to type a grade into
+    assert app.query_params["annotator"] == ["walker"] or app.query_params["annotator"] == "walker"
+    app.button(key="grade-1").click().run()
+    app.switch_page("pages/2_Neighbours.py").run()
+    app.text_input(key="query_text").input("a red circle").run()
+    app.switch_page("pages/6_Label.py").run()  # back: still the same name, the card is there at once
+    assert judging_as(app) == ["Judging as walker"] and app.button(key="grade-2")
+    app.button(key="grade-2").click().run()
+    assert {j.annotator for j in saved.judgments()} == {"walker"} and len(saved.judgments()) == 2
+
+    reloaded = AppTest.from_file(PAGE, default_timeout=300)  # a reload: a new session, the name from the URL
+    reloaded.query_params["annotator"] = "walker"
+    reloaded.run()
+    assert judging_as(reloaded) == ["Judging as walker"]
+    reloaded.button(key="annotator-change").click().run()  # "change": the name box again, empty
+    assert reloaded.text_input(key="label-annotator").value == "" and not judging_as(reloaded)
+
+
+@pytest.mark.parametrize("name, message", [("   ", "annotator name is required"), ("x" * 101, "at most 100"),
+                                           ("walker\x07", "control characters"), ("a\u2028b", "line breaks")])
+def test_a_bad_name_is_refused_in_one_line_and_nothing_is_judged(saved, name, message):
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input(name).run()
+    assert not at.exception and message in at.error[0].value and len(at.error) == 1
+    assert not judging_as(at) and not [b for b in at.button if (b.key or "").startswith("grade-")]
+    with pytest.raises(Exception, match=message):
+        saved.judge("q-red", "img-x", name, 1)  # the engine refuses it too
+    assert saved.judgments() == []
+
+
+def test_no_grade_looks_chosen_before_one_is(saved):
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    kinds = {b.key: b.proto.type for b in at.button if (b.key or "").startswith("grade-")}
+    assert len(kinds) == 5 and set(kinds.values()) == {"secondary"}, kinds
+
+
+def test_the_numbers_are_current_after_each_judgment(saved):
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    at.text_input(key="label-annotator").input("ann").run()
+    at.number_input(key="label-depth").set_value(3).run()
+    pool = int(at.get("progress")[0].proto.text.split("/ ")[1].split()[0])
+    for n in range(1, pool + 1):
+        at.button(key="grade-2").click().run()
+        mine = next(d.value for d in at.dataframe if "judged queries" not in d.value.columns
+                    and "query" not in d.value.columns)  # the judging card's own table of this query
+        assert mine.loc[0, "unjudged in top 10"] == 10 - n  # this query's clip top 10, judged so far
+    assert "Every pooled item is judged" in at.success[0].value
+    assert metrics(at).loc[0, "unjudged in top 10"] == max(0, 10 - pool)  # the table over all queries too
+
+
+def test_compose_and_condition_are_rows_of_their_own_and_a_lost_reference_is_skipped(saved, tiny_encoder):
+    from indexing.query_specs import ComposeQuery, ConditionQuery, Source
+
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    ref = next(r for r in lab.vectors()[0] if r.kind == "image")
+    saved.save_query("bluer", ComposeQuery(Source(item=ref.id), "make it blue"), qid="q-compose")
+    saved.save_query("by colour", ConditionQuery(Source(item=ref.id), "color"), qid="q-condition")
+    saved.save_query("gone", ComposeQuery(Source(item="img-deleted"), "make it blue"), qid="q-gone")
+    for qid in ("q-compose", "q-condition", "q-gone"):
+        saved.judge(qid, ref.id, "ann", 1)
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    assert not at.exception
+    table = metrics(at)
+    sums = table[table["method"] == "sum"]
+    assert sorted(sums["family"]) == ["compose", "condition"] and list(sums["judged queries"]) == [1, 1]
+    assert list(table["family"]) == sorted(table["family"])  # grouped by family
+    skipped = [e for e in at.expander if "could not be run" in e.label]
+    assert len(skipped) == 1 and skipped[0].label.startswith("1 saved query")
+    assert any("q-gone" in t.value and "img-deleted" in t.value for t in at.text)

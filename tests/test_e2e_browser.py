@@ -280,3 +280,52 @@ def test_home_shows_every_setting_and_an_uploaded_reference_is_left_out(app_url,
     assert len(ids) >= 6 and image_id((photos / "ref-red.png").read_bytes()) not in " ".join(ids)
     no_exception_box(page)
     snap(page, "12-compose-uploaded-reference")
+
+
+def test_a_typed_name_then_grade_keys_credit_every_judgment_to_that_name(page, tmp_path):
+    """Type a name and press Enter, judge with the keyboard, leave the page and come back, reload: every
+    judgment is stored under that one name (the name box gives way, so a grade key is never typed into it)."""
+    from indexing.labels import LabelStore
+
+    env = tiny_env(tmp_path / "data")
+    subprocess.run([sys.executable, "-m", "indexing", "demo", "--n", "16", "--seed", "3"], env=env, cwd=REPO,
+                   check=True, capture_output=True)
+    qid = subprocess.run([sys.executable, "-m", "indexing", "labels", "save", "--spec",
+                          '{"type": "text", "text": "a red circle", "kind": "image"}'], env=env, cwd=REPO,
+                         check=True, capture_output=True, text=True).stdout.strip()
+    with streamlit_app(env) as url:
+        goto(page, url, "Label")
+        page.get_by_role("textbox", name="Annotator", exact=True).fill("walker")
+        page.get_by_role("textbox", name="Annotator", exact=True).press("Enter")
+        page.get_by_text("Judging as walker").wait_for()
+        settled(page)
+        assert page.get_by_role("textbox", name="Annotator", exact=True).count() == 0
+        grades = page.locator("[data-testid=stMain] button", has_text=" · ")
+        kinds = grades.evaluate_all("bs => bs.map(b => b.getAttribute('data-testid'))")
+        assert len(kinds) == 4 and set(kinds) == {"stBaseButton-secondary"}, kinds  # none looks chosen
+        for n, key in enumerate(("1", "2"), start=1):
+            page.keyboard.press(key)
+            page.get_by_text(f"{n} / ").first.wait_for()
+            settled(page)
+        page.locator("[data-testid=stSidebarNav] a", has_text="Neighbours").click()  # leave, same session
+        page.get_by_role("heading", name="Neighbours").wait_for()
+        page.locator("[data-testid=stSidebarNav] a", has_text="Label").click()
+        page.get_by_text("Judging as walker").wait_for()
+        settled(page)
+        page.keyboard.press("3")
+        page.get_by_text("3 / ").first.wait_for()
+        settled(page)
+        assert "annotator=walker" in page.url
+        page.reload()  # a new session: the name comes back from the address
+        page.get_by_text("Judging as walker").wait_for()
+        page.get_by_text("3 / 10 judged").wait_for()
+        page.wait_for_function("!document.body.innerText.includes('CONNECTING')")
+        settled(page)
+        page.keyboard.press("0")
+        page.get_by_text("4 / ").first.wait_for()
+        settled(page)
+        no_exception_box(page)
+        snap(page, "13-label-keys")
+    judged = LabelStore(tmp_path / "data").judgments(qid)
+    assert len(judged) == 4 and {j.annotator for j in judged} == {"walker"}, judged
+    assert sorted(j.rel for j in judged) == [0, 1, 2, 3]
