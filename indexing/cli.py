@@ -61,8 +61,10 @@ def _search_spec(args: argparse.Namespace) -> "QuerySpec":
         except json.JSONDecodeError as exc:
             raise QueryError(f"--spec is not JSON ({exc.msg} at character {exc.pos}).") from None
         return from_json(data)
-    source = Source(text=args.text, item=args.item,
-                    image=Path(args.image).read_bytes() if args.image else None)
+    from indexing.media import MAX_IMAGE_BYTES, read_bounded
+
+    source = Source(text=args.text, item=args.item,  # an image's size is checked before it is read
+                    image=read_bounded(Path(args.image), MAX_IMAGE_BYTES, "image") if args.image else None)
     return NeighboursQuery(source, args.k or DEFAULT_K, args.kind)
 
 

@@ -20,7 +20,7 @@ import torch
 from indexing.blobs import Blobs
 from indexing.encoder import Encoder
 from indexing.progress import Progress
-from indexing.media import MediaError, decode_image, thumbnail_bytes
+from indexing.media import MediaError, decode_image, one_line, thumbnail_bytes
 from indexing.sources import Failure, Pending, PendingImage, Plan, image_id, text_id
 from indexing.store import Record, Store, StoreStopped, store_failure
 
@@ -140,6 +140,8 @@ class Ingestor:
                     candidates.append((*read_item(item), item))
                 except (MediaError, OSError) as exc:
                     out.failures.append(Failure(item.source, str(exc)))
+                except Exception as exc:  # any other failure of one item is that item's one-line reason
+                    out.failures.append(Failure(item.source, f"unreadable: {one_line(exc)}"))
             read = True
         finally:  # this batch's turn is taken and passed on whatever happened, or later batches would wait forever
             with turns.cond:
@@ -168,6 +170,10 @@ class Ingestor:
                 out.images.append(rec)
             except MediaError as exc:
                 out.failures.append(Failure(item.source, str(exc)))
+            except StoreStopped:
+                raise
+            except Exception as exc:  # never a whole batch for one item
+                out.failures.append(Failure(item.source, f"cannot be decoded: {one_line(exc)}"))
         if out.pixels:
             out.batch = torch.stack(out.pixels)
             if self.encoder.device == "cuda":

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import io
+import stat
 import warnings
+from pathlib import Path
 
 import filetype
 import numpy as np
@@ -45,6 +47,28 @@ def describe_content(data: bytes) -> str:
         return "unrecognised binary data"
 
 
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: its message (or its type, when it has none), never a traceback."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def read_bounded(path: Path, limit: int, what: str = "file") -> bytes:
+    """A regular file's bytes, its size checked before reading (``stat``) and the read bounded by ``limit``:
+    devices, FIFOs and sockets are refused, never read. ``MediaError`` says why, ``OSError`` if unreadable."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError(f"not a regular file: a device, pipe or socket is never read as an {what}"
+                         if what == "image" else "not a regular file: a device, pipe or socket is never read")
+    if info.st_size > limit:
+        raise MediaError(f"{what} too large ({info.st_size / 2**20:.0f} MiB > {limit // 2**20} MiB)")
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:  # it grew since the stat
+        raise MediaError(f"{what} too large (over {limit // 2**20} MiB)")
+    return data
+
+
 def open_image(data: bytes) -> Image.Image:
     """Open (header only) an allowed image format, checking size limits before any decoding."""
     if not data:
@@ -58,6 +82,8 @@ def open_image(data: bytes) -> Image.Image:
     except UnidentifiedImageError:
         raise MediaError(f"not a supported image ({describe_content(data)}); "
                          "allowed: JPEG, PNG, WebP, GIF, BMP, TIFF") from None
+    except Exception as exc:  # a plugin's header parser on malformed bytes: OSError, SyntaxError, struct.error …
+        raise MediaError(f"truncated or corrupt image ({describe_content(data)}): {one_line(exc)}") from None
     width, height = image.size
     limit = Image.MAX_IMAGE_PIXELS or MAX_PIXELS  # Pillow's own limit: above it Pillow only warns; we refuse
     if width * height > limit:
@@ -81,7 +107,7 @@ def decode_image(data: bytes, min_side: int = THUMB_SIZE) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise MediaError(f"image too large, refused as a decompression bomb: {exc}") from None
     except Exception as exc:  # Pillow's decoders raise many types on malformed data
-        raise MediaError(f"truncated or corrupt {image.format} image: {exc}") from None
+        raise MediaError(f"truncated or corrupt {image.format} image: {one_line(exc)}") from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Literal
 
 from indexing.archive import Entry, ZipBudget, open_zip
-from indexing.media import IMAGE_SUFFIXES, MediaError
+from indexing.media import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, MediaError, read_bounded
 from indexing.metadata import clean_metadata
-from indexing.texts import MAX_TEXT_CHARS, TEXT_SUFFIXES, read_text_file
+from indexing.texts import MAX_TEXT_CHARS, MAX_TEXT_FILE_BYTES, TEXT_SUFFIXES, read_text_file
 
 Kind = Literal["image", "text"]
+MAX_ZIP_BYTES = 1024 * 1024 * 1024  # a zip on disk; its members are bounded again as they are read
 
 
 def image_id(data: bytes) -> str:
@@ -139,7 +140,8 @@ def _plan_entry(entry: Entry, budget: ZipBudget) -> Plan:
 
 
 def plan_paths(paths: Iterable[str | Path]) -> Plan:
-    """Plan files, folders (recursively, hidden files skipped) and zips on disk."""
+    """Plan files, folders (recursively, hidden files skipped) and zips on disk. Each file's size is checked
+    before it is read (devices and pipes are never read); names that are not UTF-8 are shown with U+FFFD."""
     plan = Plan()
     for raw in paths:
         path = Path(raw)
@@ -147,20 +149,34 @@ def plan_paths(paths: Iterable[str | Path]) -> Plan:
             files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
         elif path.is_file():
             files = [path]
+        elif path.exists():
+            plan.failures.append(Failure(shown_name(str(path)), "not a regular file (a device, pipe or socket is "
+                                         "never read); give files or folders"))
+            continue
         else:
-            plan.failures.append(Failure(str(path), "no such file or folder"))
+            plan.failures.append(Failure(shown_name(str(path)), "no such file or folder"))
             continue
         for file in files:
-            if _suffix(file.name) in IMAGE_SUFFIXES:
-                plan.extend(plan_bytes(file.name, file.read_bytes, str(file)))
-            else:
-                try:
-                    data = file.read_bytes()
-                except OSError as exc:
-                    plan.failures.append(Failure(str(file), f"cannot read: {exc.strerror}"))
-                    continue
-                plan.extend(plan_bytes(file.name, data, str(file)))
+            name, source = shown_name(file.name), shown_name(str(file))
+            suffix = _suffix(file.name)
+            if suffix in IMAGE_SUFFIXES:
+                plan.extend(plan_bytes(name, lambda f=file: read_bounded(f, MAX_IMAGE_BYTES, "image"), source))
+                continue
+            try:
+                data = read_bounded(file, MAX_ZIP_BYTES if suffix == ".zip" else MAX_TEXT_FILE_BYTES)
+            except MediaError as exc:
+                plan.failures.append(Failure(source, str(exc)))
+                continue
+            except OSError as exc:
+                plan.failures.append(Failure(source, f"cannot read: {exc.strerror}"))
+                continue
+            plan.extend(plan_bytes(name, data, source))
     return plan
+
+
+def shown_name(name: str) -> str:
+    """A file name as text every store accepts: bytes that are not UTF-8 (a Latin-1 name on disk) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def plan_uploads(uploads: Iterable[tuple[str, bytes]]) -> Plan:

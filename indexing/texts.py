@@ -114,20 +114,49 @@ def _read_jsonl(text: str) -> TextFile:
             out.blank += 1
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            out.errors.append((number, f"invalid JSON: {exc.msg}"))
+            record = _jsonl_record(line, number)
+        except MediaError as exc:  # this line only: the rest of the file goes on
+            out.errors.append((number, str(exc)))
             continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            out.errors.append((number, "each line must be a JSON object with a string 'text' field"))
-            continue
-        value = obj["text"].strip()
-        if not value:
+        if record is None:
             out.blank += 1
-            continue
-        meta = {str(k): _scalar(v) for k, v in obj.items() if k != "text" and v is not None}
-        out.records.append(TextRecord.bounded(value, number, meta))
+        else:
+            out.records.append(record)
     return out
+
+
+def _jsonl_record(line: str, number: int) -> TextRecord | None:
+    """One JSONL line as a record (None for an empty text); ``MediaError`` with the line's one-line reason."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise MediaError(f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise MediaError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise MediaError(f"invalid JSON: {' '.join(str(exc).split())[:120]}") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        raise MediaError("each line must be a JSON object with a string 'text' field")
+    value = obj["text"].strip()
+    if not value:
+        return None
+    try:
+        meta = {str(k): _scalar(v) for k, v in obj.items() if k != "text" and v is not None}
+    except (RecursionError, ValueError):
+        raise MediaError("a metadata value is nested too deeply or too large to keep; flatten it") from None
+    for text in (value, *meta, *meta.values()):
+        if _lone_surrogate(text):
+            raise MediaError("a lone surrogate escape (e.g. \\ud800) is not a character; fix the escape, or "
+                             "write the character itself")
+    return TextRecord.bounded(value, number, meta)
+
+
+def _lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
 
 
 def _scalar(value: object) -> str:

@@ -1,0 +1,148 @@
+"""Hostile files: whatever bytes an image, a JSONL line or a file name holds, that item fails alone with one
+line naming it, the rest of the batch is stored, and nothing is read before its size is checked."""
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from indexing.media import MAX_IMAGE_BYTES, MediaError, decode_image, read_bounded
+from indexing.sources import plan_paths, plan_uploads
+from indexing.texts import read_text_file
+from tests.conftest import REPO, tiny_env
+
+FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+def real_file(fmt: str) -> bytes:
+    """A small real picture in ``fmt`` (a gradient, so every format has real compressed data to break)."""
+    image = Image.linear_gradient("L").resize((64, 48)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format=fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
+    return out.getvalue()
+
+
+REAL = {fmt: real_file(fmt) for fmt in FORMATS}
+
+
+def mutated(data: bytes, draw) -> bytes:
+    """Truncate, cut after the header, overwrite bytes, or append garbage: what a broken download does."""
+    how = draw(st.sampled_from(["truncate", "header+garbage", "flip", "append"]))
+    if how == "truncate":
+        return data[:draw(st.integers(0, len(data) - 1))]
+    if how == "header+garbage":
+        return data[:draw(st.integers(2, 40))] + draw(st.binary(min_size=0, max_size=200))
+    if how == "flip":
+        out = bytearray(data)
+        for _ in range(draw(st.integers(1, 20))):
+            out[draw(st.integers(0, len(out) - 1))] = draw(st.integers(0, 255))
+        return bytes(out)
+    return data + draw(st.binary(min_size=1, max_size=100))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(FORMATS)), st.data())
+def test_a_mutated_image_of_any_allowed_format_decodes_or_is_refused_never_raised(fmt, data):
+    bad = mutated(REAL[fmt], data.draw)
+    try:
+        image = decode_image(bad)
+    except MediaError as exc:
+        assert "\n" not in str(exc) and str(exc)  # one line, saying something
+    else:
+        assert image.mode == "RGB" and image.size[0] > 0
+
+
+@pytest.mark.parametrize("name, data", [
+    ("jfif-garbage.jpg", b"\xff\xd8\xff\xe0" + b"\x13\x37" * 50),
+    ("app0-short.jpg", REAL["JPEG"][:12]),
+    ("after-sof.jpg", REAL["JPEG"][:REAL["JPEG"].index(b"\xff\xc0") + 12]),
+    ("riff-lies.webp", REAL["WEBP"][:4] + (10**8).to_bytes(4, "little") + REAL["WEBP"][8:]),
+    ("cut.webp", REAL["WEBP"][:30]),
+])
+def test_the_files_that_stopped_a_whole_ingest_now_fail_alone(lab, name, data):
+    summary = lab.ingest(plan_uploads([(name, data), ("good.png", REAL["PNG"]), ("notes.txt", b"a line\n")]))
+    assert summary.added == 2 and summary.failed == 1 and not summary.stopped
+    (failure,) = summary.errors
+    assert failure.source == name and "\n" not in failure.reason
+
+
+def jsonl_line(draw) -> str:
+    kind = draw(st.sampled_from(["big int", "deep", "surrogate", "junk", "fine", "meta"]))
+    if kind == "big int":
+        return '{"text": "x", "n": ' + "9" * draw(st.integers(4_301, 20_000)) + "}"
+    if kind == "deep":
+        depth = draw(st.integers(1_000, 100_000))
+        return '{"text": "x", "d": ' + "[" * depth + "]" * depth + "}"
+    if kind == "surrogate":
+        return json.dumps({"text": "ok"}).replace("ok", "a \\ud800 b" if draw(st.booleans()) else "\\udfff")
+    if kind == "junk":
+        return draw(st.text(max_size=80))
+    if kind == "meta":
+        return json.dumps({"text": draw(st.text(min_size=1, max_size=20)), "k": draw(st.text(max_size=20))})
+    return json.dumps({"text": draw(st.text(min_size=1, max_size=40))})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_jsonl_line_is_a_record_a_blank_or_that_lines_error(data):
+    lines = [jsonl_line(data.draw) for _ in range(data.draw(st.integers(1, 6)))]
+    parsed = read_text_file("x.jsonl", "\n".join(lines).encode("utf-8", "surrogatepass"))
+    assert all("\n" not in reason for _, reason in parsed.errors)
+    for record in parsed.records:
+        record.text.encode("utf-8")  # every text kept can be stored
+        for k, v in record.metadata.items():
+            (k + v).encode("utf-8")
+
+
+def test_hostile_jsonl_lines_fail_alone_and_the_lines_after_them_are_stored(lab):
+    lines = ['{"text": "before"}', '{"text": "x", "n": ' + "9" * 5000 + "}",
+             '{"text": "x", "d": ' + "[" * 100_000 + "]" * 100_000 + "}", '{"text": "a \\ud800 b"}',
+             '{"text": "after"}']
+    summary = lab.ingest(plan_uploads([("hostile.jsonl", "\n".join(lines).encode())]))
+    assert summary.added == 2 and summary.failed == 3 and not summary.stopped
+    reasons = {e.source: e.reason for e in summary.errors}
+    assert set(reasons) == {"hostile.jsonl:2", "hostile.jsonl:3", "hostile.jsonl:4"}
+    assert "nested too deeply" in reasons["hostile.jsonl:3"] and "surrogate" in reasons["hostile.jsonl:4"]
+    again = lab.ingest(plan_uploads([("hostile.jsonl", "\n".join(lines).encode())]))  # a rerun goes past it too
+    assert again.added == 0 and again.skipped == 2
+
+
+def test_file_names_that_are_not_utf8_are_stored_with_a_replacement_character(lab, tmp_path):
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("one line\nanother\n")
+    (folder / os.fsdecode(b"img\xff.png")).write_bytes(REAL["PNG"])
+    summary = lab.ingest(plan_paths([folder]))
+    assert (summary.added, summary.failed) == (3, 0), summary.errors
+    names = {r.name for r in lab.vectors()[0]}
+    assert names == {"caf\ufffd.txt", "img\ufffd.png"}
+
+
+def test_sizes_are_checked_before_reading_and_devices_are_never_read(tmp_path):
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as f:  # a sparse 2 GiB file: reading it would take seconds and gigabytes
+        f.truncate(2 * 1024**3)
+    (tmp_path / "huge.txt").write_bytes(b"")
+    os.truncate(tmp_path / "huge.txt", 2 * 1024**3)
+    started = time.perf_counter()
+    plan = plan_paths([huge, tmp_path / "huge.txt", "/dev/zero"])
+    failures = {f.source: f.reason for f in plan.failures}
+    assert "too large" in failures[str(tmp_path / "huge.txt")] and "regular file" in failures["/dev/zero"]
+    with pytest.raises(MediaError, match="too large"):
+        plan.items[0].load()  # the image is refused by its size, unread
+    assert time.perf_counter() - started < 2.0
+    with pytest.raises(MediaError, match="regular file"):
+        read_bounded(__import__("pathlib").Path("/dev/zero"), MAX_IMAGE_BYTES, "image")
+
+
+def test_search_image_from_a_device_is_one_line_and_reads_nothing(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "indexing", "search", "--image", "/dev/zero"],
+                         env=tiny_env(tmp_path / "data"), cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and run.stderr.strip().splitlines() == [
+        "error: not a regular file: a device, pipe or socket is never read as an image"]
