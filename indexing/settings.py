@@ -5,6 +5,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from indexing.errors import InputError
 
@@ -18,7 +19,8 @@ class Settings:
     data_dir: Path = Path("simlab-data")  # SIMLAB_DATA
     model: str = "auto"  # SIMLAB_MODEL
     pretrained: str | None = None  # SIMLAB_PRETRAINED
-    chroma_host: str | None = None  # CHROMA_HOST
+    chroma_host: str | None = None  # CHROMA_HOST (a name or address; a URL's scheme and port are read from it)
+    chroma_ssl: bool = False  # CHROMA_HOST=https://…
     chroma_port: int = 8000  # CHROMA_PORT
     chroma_headers: tuple[tuple[str, str], ...] = ()  # CHROMA_HEADERS (JSON) / CHROMA_TOKEN; a tuple keeps it hashable
     chroma_api_key: str | None = field(default=None, repr=False)  # CHROMA_API_KEY: Chroma Cloud (never shown)
@@ -54,7 +56,9 @@ class Settings:
             return (f"Chroma Cloud {scheme}://{self.chroma_cloud_host}:{self.chroma_cloud_port} (tenant "
                     f"{self.chroma_tenant or 'of the key'}, database {self.chroma_database or 'of the key'})")
         if self.chroma_host:
-            return f"chroma server http://{self.chroma_host}:{self.chroma_port}"
+            where = "" if not (self.chroma_tenant or self.chroma_database) else (
+                f" (tenant {self.chroma_tenant or 'default_tenant'}, database {self.chroma_database or 'default_database'})")
+            return f"chroma server {'https' if self.chroma_ssl else 'http'}://{self.chroma_host}:{self.chroma_port}{where}"
         return f"embedded chroma at {self.data_dir / 'chroma'}"
 
     def as_rows(self) -> list[tuple[str, str]]:
@@ -76,17 +80,31 @@ class Settings:
         ]
 
 
+def _unprintable(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read settings from ``env`` (default: ``os.environ``); bad values raise ``ValueError`` saying which."""
     env = dict(os.environ if env is None else env)
     headers: dict[str, str] = {}
     if env.get("CHROMA_HEADERS"):
         try:
-            headers = {str(k): str(v) for k, v in json.loads(env["CHROMA_HEADERS"]).items()}
-        except (ValueError, AttributeError) as exc:
-            raise InputError('CHROMA_HEADERS must be a JSON object, e.g. {"Authorization": "Bearer TOKEN"}') from exc
-    if env.get("CHROMA_TOKEN"):
-        headers.setdefault("Authorization", f"Bearer {env['CHROMA_TOKEN']}")
+            headers = {str(k).strip(): str(v).strip() for k, v in json.loads(env["CHROMA_HEADERS"]).items()}
+        except (ValueError, AttributeError, RecursionError):
+            raise InputError('CHROMA_HEADERS must be a JSON object, e.g. {"Authorization": "Bearer TOKEN"}') from None
+    if (env.get("CHROMA_TOKEN") or "").strip():  # a .env saved on Windows ends each value with \r: stripped
+        headers.setdefault("Authorization", f"Bearer {env['CHROMA_TOKEN'].strip()}")
+    for name, value in headers.items():  # never echoed: a secret stays off screens and logs
+        if _unprintable(name) or _unprintable(value):
+            raise InputError(f"CHROMA_HEADERS / CHROMA_TOKEN: the {'value' if not _unprintable(name) else 'name'} of "
+                             "a header holds a line break or another control character; fix it where it is set "
+                             "(the value is not shown here).")
+    if (env.get("CHROMA_TENANT") or env.get("CHROMA_DATABASE")) and not (env.get("CHROMA_HOST")
+                                                                           or env.get("CHROMA_API_KEY")):
+        raise InputError("CHROMA_TENANT / CHROMA_DATABASE name a tenant and database on a Chroma server: set "
+                         "CHROMA_HOST (your server) or CHROMA_API_KEY (Chroma Cloud) too, or unset them for the "
+                         "embedded store.")
     try:
         port = int(env.get("CHROMA_PORT") or 8000)
         batch = int(env.get("SIMLAB_BATCH") or 32)
@@ -98,13 +116,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     device = (env.get("SIMLAB_DEVICE") or "auto").strip().lower()
     if device not in DEVICES:
         raise InputError(f"SIMLAB_DEVICE must be one of {', '.join(DEVICES)}, not {device!r}.")
+    host, ssl = (env.get("CHROMA_HOST") or "").strip() or None, False
+    if host and "://" in host:  # CHROMA_HOST=http://name:8123 means that server, not http://http://name:8123:8000
+        url = urlsplit(host)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise InputError("CHROMA_HOST is a host name or address (or an http:// or https:// URL of the server).")
+        host, ssl = url.hostname, url.scheme == "https"
+        try:
+            port = url.port or port
+        except ValueError:
+            raise InputError("CHROMA_HOST's port is not a number from 1 to 65535.") from None
     if env.get("CHROMA_HOST") and env.get("CHROMA_API_KEY"):
         raise InputError("Set CHROMA_HOST (a Chroma server of yours) or CHROMA_API_KEY (Chroma Cloud), not both.")
     return Settings(
         data_dir=Path(env.get("SIMLAB_DATA") or "simlab-data"),
         model=env.get("SIMLAB_MODEL") or "auto",
         pretrained=env.get("SIMLAB_PRETRAINED") or None,
-        chroma_host=env.get("CHROMA_HOST") or None,
+        chroma_host=host,
+        chroma_ssl=ssl,
         chroma_port=port,
         chroma_headers=tuple(sorted(headers.items())),
         chroma_api_key=env.get("CHROMA_API_KEY") or None,

@@ -104,8 +104,10 @@ def open_client(settings: Settings):
             client.heartbeat()
             return client
         if settings.chroma_host:
-            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                         headers=settings.headers or None)
+            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                                         headers=settings.headers or None,
+                                         **{k: v for k, v in (("tenant", settings.chroma_tenant),
+                                                              ("database", settings.chroma_database)) if v})
             client.heartbeat()
             return client
         path = settings.data_dir / "chroma"
@@ -115,7 +117,11 @@ def open_client(settings: Settings):
         client.simlab_generation = seen
         return client
     except Exception as exc:  # chromadb raises connection, auth and file errors of many types
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        for secret in (*settings.headers.values(), settings.chroma_api_key):
+            if secret:  # a client library may quote what it was given; nothing secret reaches a screen
+                first = first.replace(secret, "***")
+        first = first[:200]
         raise StoreUnavailable(f"Cannot open the store ({settings.store_location}): {first}. "
                                "Check that the Chroma server is running and CHROMA_HOST/CHROMA_PORT/CHROMA_HEADERS, "
                                "CHROMA_API_KEY/CHROMA_TENANT/CHROMA_DATABASE for Chroma Cloud, "

@@ -146,3 +146,38 @@ def test_search_image_from_a_device_is_one_line_and_reads_nothing(tmp_path):
                          env=tiny_env(tmp_path / "data"), cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and run.stderr.strip().splitlines() == [
         "error: not a regular file: a device, pipe or socket is never read as an image"]
+
+
+@pytest.mark.parametrize("env", [{"CHROMA_TOKEN": "sekrit-token\nX-Injected: 1"}, {"CHROMA_TOKEN": "sekrit\x07"},
+                                 {"CHROMA_HEADERS": '{"Authorization": "Bearer sekrit\\r\\nX: 1"}'}])
+def test_a_secret_with_a_line_break_is_refused_and_never_echoed(tmp_path, env):
+    from indexing.settings import load_settings
+
+    with pytest.raises(ValueError) as refused:
+        load_settings(env)
+    assert "sekrit" not in str(refused.value) and "control character" in str(refused.value)
+    run = subprocess.run([sys.executable, "-m", "indexing", "stats"], env={**tiny_env(tmp_path / "d"), **env},
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "sekrit" not in run.stderr + run.stdout
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_windows_line_ending_on_a_token_is_stripped():
+    from indexing.settings import load_settings
+
+    assert load_settings({"CHROMA_TOKEN": "abc\r", "CHROMA_HOST": "h"}).headers == {"Authorization": "Bearer abc"}
+
+
+def test_settings_that_cannot_take_effect_are_refused_and_a_url_host_is_read_as_one():
+    from indexing.settings import load_settings
+
+    for env in ({"CHROMA_TENANT": "team"}, {"CHROMA_DATABASE": "prod"}):
+        with pytest.raises(ValueError, match="set CHROMA_HOST .* or CHROMA_API_KEY"):
+            load_settings(env)  # the embedded store has no tenants: they would be silently ignored
+    remote = load_settings({"CHROMA_HOST": "db.example", "CHROMA_TENANT": "team", "CHROMA_DATABASE": "prod"})
+    assert remote.store_location == "chroma server http://db.example:8000 (tenant team, database prod)"
+    assert load_settings({"CHROMA_HOST": "http://db.example:8123"}).store_location == "chroma server http://db.example:8123"
+    secure = load_settings({"CHROMA_HOST": "https://db.example"})
+    assert (secure.chroma_host, secure.chroma_port, secure.chroma_ssl) == ("db.example", 8000, True)
+    with pytest.raises(ValueError, match="CHROMA_HOST is a host name"):
+        load_settings({"CHROMA_HOST": "ftp://db.example"})
