@@ -15,6 +15,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from indexing.encoder import Encoder
+from indexing.media import MAX_IMAGE_BYTES, inside, open_image, read_bounded
 from indexing.errors import SimLabError
 
 
@@ -32,12 +33,26 @@ def load_json(path: Path, layout: str) -> Any:
         raise BenchmarkDataError(f"{path} is not the published JSON ({exc}).") from None
 
 
+def image_under(root: Path, relative: str, layout: str) -> Path:
+    """``root / relative``, refused in one line when it would leave ``root`` ('../', an absolute path, a link
+    out): a benchmark file names images under its image root and nothing else is read."""
+    path = inside(root, relative)
+    if path is None:
+        raise BenchmarkDataError(f"image {relative[:120]!r} is not under {root}; refused ({layout}).")
+    return path
+
+
 def open_rgb(path: Path, layout: str) -> Image.Image:
-    """An image file as RGB; a missing one names the file and the layout the benchmark expects."""
+    """An image file as RGB; a missing one names the file and the layout the benchmark expects, a file that is
+    not an image of an allowed format names the file (never guesses what it is)."""
     if not path.is_file():
         raise BenchmarkDataError(f"{path} not found ({layout}).")
-    with Image.open(path) as im:
-        return im.convert("RGB")
+    try:
+        image = open_image(read_bounded(path, MAX_IMAGE_BYTES, "image"))  # allowed formats and sizes only
+        image.load()
+        return image.convert("RGB")
+    except Exception:  # a decoder on malformed bytes raises many types: one line, naming the file
+        raise BenchmarkDataError(f"{path} is not a readable image ({layout}).") from None
 
 
 class ImageVectors:

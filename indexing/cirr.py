@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexing.benchmark_files import BenchmarkDataError, ImageVectors, load_json, open_rgb, rank_of, recall
+from indexing.benchmark_files import BenchmarkDataError, ImageVectors, image_under, load_json, open_rgb, rank_of, recall
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
 from indexing.encoder import Encoder
 from indexing.ranking import rank
@@ -80,7 +80,7 @@ def _load(root: Path, encoder: Encoder, split: str, limit: int | None):
     queries, names = read_split(root, split)
     queries = queries[:limit]
     gallery = _gallery(queries, names, limit is None)
-    images = ImageVectors(encoder, lambda n: open_rgb(root / names[n].removeprefix("./"), LAYOUT))
+    images = ImageVectors(encoder, lambda n: open_rgb(image_under(root, names[n].removeprefix("./"), LAYOUT), LAYOUT))
     images.encode(gallery, desc=f"cirr {split}")
     return queries, gallery, images[gallery], {n: i for i, n in enumerate(gallery)}
 

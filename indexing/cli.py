@@ -56,10 +56,20 @@ def _search_spec(args: argparse.Namespace) -> "QuerySpec":
     from indexing.query_specs import NeighboursQuery, QueryError, Source, from_json
 
     if args.spec:
+        text = args.spec
+        if not text.lstrip().startswith("{"):  # a file holding the spec
+            from indexing.media import read_bounded
+
+            try:
+                text = read_bounded(Path(text), 1024 * 1024, "spec file").decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                raise QueryError("--spec is neither JSON nor a readable UTF-8 file holding JSON.") from None
         try:
-            data = json.loads(args.spec)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise QueryError(f"--spec is not JSON ({exc.msg} at character {exc.pos}).") from None
+        except (ValueError, RecursionError):
+            raise QueryError("--spec is not JSON a query can be read from (too deep or too large a number).") from None
         return from_json(data)
     from indexing.media import MAX_IMAGE_BYTES, read_bounded
 
@@ -260,6 +270,17 @@ def _external_metrics(args: argparse.Namespace, labels) -> int:
     return EXIT_OK
 
 
+def _positive(text: str) -> int:
+    """A whole number ≥ 1 (argparse's type for counts such as --limit)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m indexing", description="SimLab's engine from the terminal. "
                                 "Settings come from SIMLAB_DATA, SIMLAB_MODEL, SIMLAB_PRETRAINED, CHROMA_HOST.")
@@ -273,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.set_defaults(run=cmd_ingest)
 
     demo = sub.add_parser("demo", help="render and ingest the shapes demo world")
-    demo.add_argument("--n", type=int, default=500, help="number of images (plus captions for about a quarter)")
+    demo.add_argument("--n", type=_positive, default=500, help="number of images (plus captions for about a quarter)")
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=cmd_demo)
 
@@ -282,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--text")
     group.add_argument("--image", help="path to an image file")
     group.add_argument("--item", help="id of an item in the index")
-    group.add_argument("--spec", help='a saved-query spec as JSON, e.g. \'{"type": "compose", "reference": ID, '
+    group.add_argument("--spec", help='a saved-query spec as JSON (or a file holding it), e.g. \'{"type": "compose", "reference": ID, '
                        '"text": "make it blue"}\': every method\'s top k')
     s.add_argument("--k", type=int, help=f"how many results (default: the spec's k, or {DEFAULT_K})")
     s.add_argument("--kind", choices=["image", "text"])
@@ -309,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", metavar="DIR", help="where the CIRR test1 submission files go (default: .)")
     ev.add_argument("--fashioniq", metavar="DIR", help="FashionIQ val from DIR/captions, DIR/image_splits and "
                     "DIR/images/<asin>.png")
-    ev.add_argument("--limit", type=int, help="at most this many queries per task (quick; CIRR and FashionIQ "
+    ev.add_argument("--limit", type=_positive, help="at most this many queries per task (quick; CIRR and FashionIQ "
                     "then rank only the images those queries name)")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(run=cmd_evaluate)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexing.benchmark_files import BenchmarkDataError, ImageVectors, load_json, open_rgb, rank_of, recall
+from indexing.benchmark_files import BenchmarkDataError, ImageVectors, image_under, load_json, open_rgb, rank_of, recall
 from indexing.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
 from indexing.encoder import Encoder
 
@@ -28,8 +28,10 @@ def query_text(captions: list[str]) -> str:
 
 
 def image_path(root: Path, asin: str) -> Path:
-    png = root / "images" / f"{asin}.png"
-    return png if png.is_file() or not (root / "images" / f"{asin}.jpg").is_file() else root / "images" / f"{asin}.jpg"
+    """DIR/images/<asin>.png (or .jpg), never outside DIR/images (an asin with '../' is refused)."""
+    png = image_under(root / "images", f"{asin}.png", LAYOUT)
+    jpg = image_under(root / "images", f"{asin}.jpg", LAYOUT)
+    return png if png.is_file() or not jpg.is_file() else jpg
 
 
 def read_category(root: Path, category: str, split: str = "val") -> tuple[list[tuple[str, str, str | None]], list[str]]:
@@ -39,11 +41,16 @@ def read_category(root: Path, category: str, split: str = "val") -> tuple[list[t
     pairs = []
     for i, r in enumerate(rows):
         try:
-            if len(r["captions"]) < 2:
-                raise KeyError("a second caption")
-            pairs.append((r["candidate"], query_text(r["captions"]), r.get("target")))
+            captions, candidate, target = r["captions"], r["candidate"], r.get("target")
         except (KeyError, TypeError) as exc:
             raise BenchmarkDataError(f"cap.{category}.{split}.json record {i} lacks {exc}.") from None
+        if not (isinstance(captions, list) and len(captions) >= 2 and all(isinstance(c, str) for c in captions[:2])):
+            raise BenchmarkDataError(f"cap.{category}.{split}.json record {i}: 'captions' must be a list of two "
+                                     "texts, as published.")
+        if not isinstance(candidate, str) or not (target is None or isinstance(target, str)):
+            raise BenchmarkDataError(f"cap.{category}.{split}.json record {i}: 'candidate' and 'target' are image "
+                                     "ids (text).")
+        pairs.append((candidate, query_text(captions), target))
     return pairs, list(ids)
 
 

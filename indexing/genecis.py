@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from indexing.benchmark_files import BenchmarkDataError, ImageVectors, load_json, open_rgb, rank_of, recall
+from indexing.benchmark_files import BenchmarkDataError, ImageVectors, image_under, load_json, open_rgb, rank_of, recall
 from indexing.condition import ConditionInputs, condition_scores
 from indexing.encoder import Encoder
 
@@ -63,13 +63,15 @@ def read_task(path: Path) -> tuple[list[tuple[ImageKey, str, list[ImageKey]]], i
 
 
 def image_path(images: Path, key: ImageKey) -> Path:
+    """Where an image id's file is: COCO's val2017/<12 digits>.jpg, Visual Genome's VG_100K[_2]/<id>.jpg,
+    always under ``images`` (an id that climbs out with '../' is refused)."""
     if key[0] == "coco":
-        return images / "val2017" / f"{key[1]:012d}.jpg"
+        return image_under(images, f"val2017/{key[1]:012d}.jpg", LAYOUT)
     for folder in ("VG_100K", "VG_100K_2"):
-        path = images / folder / f"{key[1]}.jpg"
+        path = image_under(images, f"{folder}/{key[1]}.jpg", LAYOUT)
         if path.is_file():
             return path
-    return images / "VG_100K" / f"{key[1]}.jpg"
+    return image_under(images, f"VG_100K/{key[1]}.jpg", LAYOUT)
 
 
 def crop_instance(image: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:

@@ -69,6 +69,16 @@ def read_bounded(path: Path, limit: int, what: str = "file") -> bytes:
     return data
 
 
+def inside(root: Path, relative: str) -> Path | None:
+    """``root / relative`` when it resolves (symbolic links followed) to a path under ``root``; else None, so a
+    path from a spec or a benchmark file never reaches outside the directory it belongs to."""
+    if not relative or "\x00" in relative or Path(relative).is_absolute():
+        return None
+    base = root.resolve()
+    target = (base / relative).resolve()
+    return root / relative if target != base and target.is_relative_to(base) else None
+
+
 def open_image(data: bytes) -> Image.Image:
     """Open (header only) an allowed image format, checking size limits before any decoding."""
     if not data:

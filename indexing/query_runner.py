@@ -27,7 +27,7 @@ from indexing.compose import ComposeInputs, compose_scores, split_clauses, weigh
 from indexing.condition import Condition, ConditionInputs, condition_scores, methods_for, parse_condition, text_basis
 from indexing.encoder import Encoder
 from indexing.explain import Why
-from indexing.media import decode_image
+from indexing.media import MAX_IMAGE_BYTES, MediaError, decode_image, inside, read_bounded
 from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
                                   QuerySpec, Source, checked_k)
 from indexing.ranking import keep_only, normalise, ranks_of, top_k
@@ -246,11 +246,17 @@ def _image_bytes(source: Source, context: Context) -> bytes:
     """An image source's bytes: uploaded, or its saved copy under the data directory."""
     if source.image is not None:
         return source.image
-    path = context.data_dir / source.image_path
+    path = inside(context.data_dir, source.image_path)
+    if path is None:
+        raise QueryError(f"The query image {source.image_path} is not under the data directory; refused.")
     if not path.is_file():
         raise QueryError(f"The query image {source.image_path} is no longer under {context.data_dir}; "
                          "save the query again with the image.")
-    return path.read_bytes()
+    try:
+        return read_bounded(path, MAX_IMAGE_BYTES, "image")
+    except (MediaError, OSError):
+        raise QueryError(f"The query image {source.image_path} cannot be read; save the query again with the "
+                         "image.") from None
 
 
 def _reference(source: Source, context: Context) -> tuple[np.ndarray, int | None]:

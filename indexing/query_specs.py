@@ -11,6 +11,7 @@ form a saved query is stored in; ``indexing.query_runner.run`` is the one way a 
 from __future__ import annotations
 
 import math
+from pathlib import PurePosixPath
 from dataclasses import dataclass, field, replace
 from typing import ClassVar, Union
 
@@ -23,6 +24,7 @@ DEFAULT_K = 12  # neighbours shown by default (Neighbours page, CLI)
 DEFAULT_METHOD_K = 6  # results per method column (Compose, Condition)
 DEFAULT_LAM = 0.5
 MAX_K = 1000
+MAX_FEEDBACK_WEIGHT = 100.0  # Rocchio's α, β, γ: weights past this only overflow (1e308 returned nothing)
 
 
 class QueryError(InputError):
@@ -32,6 +34,13 @@ class QueryError(InputError):
 def valid_name(name: str) -> bool:
     """A name that is safe as a file name: letters, digits, '-' and '_' only."""
     return isinstance(name, str) and bool(name) and name.replace("-", "").replace("_", "").isalnum() and name.isascii()
+
+
+def saved_image_path(path: str) -> bool:
+    """Whether ``path`` can name a file under the data directory: relative, no '..', no NUL or backslash."""
+    pure = PurePosixPath(path)
+    return (bool(path) and not pure.is_absolute() and ".." not in pure.parts and "\x00" not in path
+            and "\\" not in path and not path.startswith("~"))
 
 
 def checked_k(k: object) -> int:
@@ -56,6 +65,14 @@ class Source:
                                       ("image", self.image is not None or self.image_path is not None)) if present]
         if len(given) != 1:
             raise QueryError(f"Give exactly one of text, image or item (got {', '.join(given) or 'none'}).")
+        for name in ("text", "item", "image_path"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise QueryError(f"The query's {name} must be text, not {type(getattr(self, name)).__name__}.")
+        if self.image is not None and not isinstance(self.image, bytes):
+            raise QueryError("An uploaded query image is bytes.")
+        if self.image_path is not None and not saved_image_path(self.image_path):
+            raise QueryError("A saved query image is a relative path under the data directory (queries/…), with "
+                             "no '..'; this one is refused.")
         if self.text is not None and not self.text.strip():
             raise QueryError("The query text is empty; type what you are looking for.")
         if self.item is not None and not self.item.strip():
@@ -92,8 +109,9 @@ class Feedback:
             raise QueryError(f"Unknown feedback method {self.method!r}; 'rocchio' is the one there is.")
         for name in ("alpha", "beta", "gamma"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise QueryError(f"Feedback {name} must be a number ≥ 0, not {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not 0 <= value <= MAX_FEEDBACK_WEIGHT:
+                raise QueryError(f"Feedback {name} must be a number from 0 to {MAX_FEEDBACK_WEIGHT:g}, not {value!r}.")
 
     def to_json(self) -> dict:
         return {"method": self.method, "alpha": float(self.alpha), "beta": float(self.beta), "gamma": float(self.gamma)}
@@ -145,10 +163,14 @@ class ComposeQuery:
 
     def __post_init__(self) -> None:
         _reference(self.reference)
+        if not isinstance(self.text, str):
+            raise QueryError(f"The modification text must be text, not {type(self.text).__name__}.")
         if not self.text.strip():
             raise QueryError("The modification text is empty; say what should change, e.g. 'make it blue'.")
         if isinstance(self.lam, bool) or not isinstance(self.lam, (int, float)) or not 0.0 <= self.lam <= 1.0:
-            raise QueryError(f"λ must be between 0 and 1, not {self.lam}.")
+            raise QueryError(f"λ must be between 0 and 1 (a number), not {self.lam!r}.")
+        if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
+            raise QueryError(f"Compose methods are a list, e.g. [\"sum\", \"slerp\"], not {self.methods!r}.")
         object.__setattr__(self, "methods", tuple(self.methods))
         if not self.methods or any(m not in COMPOSE_METHODS for m in self.methods):
             raise QueryError(f"Compose methods must be some of {', '.join(COMPOSE_METHODS)}, not {list(self.methods)}.")
@@ -176,6 +198,8 @@ class ConditionQuery:
 
     def __post_init__(self) -> None:
         _reference(self.reference)
+        if not isinstance(self.condition, str):
+            raise QueryError(f"The condition must be text, not {type(self.condition).__name__}.")
         if not self.condition.strip():
             raise QueryError("The condition is empty; type an attribute ('color'), a value ('blue') or an object.")
         if not isinstance(self.vocabulary, dict) or not all(
@@ -230,6 +254,8 @@ def from_json(data: dict) -> QuerySpec:
     kind = data.get("type")
     if kind not in SPEC_TYPES:
         raise QueryError(f"Query type must be one of {', '.join(SPEC_TYPES)}, not {kind!r}.")
+    if data.get("feedback") is not None and not isinstance(data["feedback"], dict):
+        raise QueryError("feedback is an object, e.g. {\"method\": \"rocchio\", \"beta\": 0.75}.")
     try:
         feedback = Feedback(**data["feedback"]) if data.get("feedback") else None
     except TypeError as exc:
@@ -245,9 +271,9 @@ def from_json(data: dict) -> QuerySpec:
         raise QueryError(f"A {kind} query needs one reference: an item id or a saved image.")
     reference = Source(item=d["reference"]) if d.get("reference") else Source(image_path=d["reference_image"])
     if kind == "compose":
-        return ComposeQuery(reference, str(d.get("text") or ""), d.get("lam", DEFAULT_LAM),
-                            tuple(d.get("methods") or COMPOSE_METHODS), d.get("k", DEFAULT_METHOD_K), feedback)
+        return ComposeQuery(reference, d.get("text", ""), d.get("lam", DEFAULT_LAM),
+                            d.get("methods") or COMPOSE_METHODS, d.get("k", DEFAULT_METHOD_K), feedback)
     vocabulary = d.get("vocabulary")
-    return ConditionQuery(reference, str(d.get("condition") or ""),
+    return ConditionQuery(reference, d.get("condition", ""),
                           {a: list(v) for a, v in VOCABULARY.items()} if vocabulary is None else vocabulary,
                           d.get("k", DEFAULT_METHOD_K), feedback)

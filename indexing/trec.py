@@ -104,11 +104,14 @@ class ImportReport:
                 **({"stopped": self.stopped} if self.stopped else {})}
 
 
+MAX_GRADE_DIGITS = 9
+
+
 def parse_grade(text: str) -> int:
     """A whole number written in ASCII digits (``int`` would also take '３' and other scripts' digits)."""
     digits = text[1:] if text[:1] in "+-" else text
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError(text)
+    if not (digits.isascii() and digits.isdigit()) or len(digits.lstrip("0")) > MAX_GRADE_DIGITS:
+        raise ValueError(text)  # past 9 digits trec_eval's C integers overflow (10^23 raised SystemError)
     return int(text)
 
 
@@ -131,7 +134,8 @@ def import_qrels(data: bytes, labels: LabelStore, known_items: set[str] | None, 
         try:
             rel = parse_grade(rel_text)
         except ValueError:
-            report.errors.append((number, f"relevance {rel_text!r} is not a whole number"))
+            report.errors.append((number, f"relevance {rel_text[:20]!r} is not a whole number of at most "
+                                          f"{MAX_GRADE_DIGITS} digits"))
             continue
         if rel not in labels.scale:
             report.errors.append((number, f"relevance {rel} is outside the scale {min(labels.scale)}–{max(labels.scale)}"))

@@ -3,6 +3,7 @@ line naming it, the rest of the batch is stored, and nothing is read before its 
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -92,7 +93,11 @@ def jsonl_line(draw) -> str:
 @given(st.data())
 def test_any_jsonl_line_is_a_record_a_blank_or_that_lines_error(data):
     lines = [jsonl_line(data.draw) for _ in range(data.draw(st.integers(1, 6)))]
-    parsed = read_text_file("x.jsonl", "\n".join(lines).encode("utf-8", "surrogatepass"))
+    try:
+        parsed = read_text_file("x.jsonl", "\n".join(lines).encode("utf-8", "surrogatepass"))
+    except MediaError as exc:  # a whole-file reason (a NUL byte: binary content), in one line
+        assert "\n" not in str(exc)
+        return
     assert all("\n" not in reason for _, reason in parsed.errors)
     for record in parsed.records:
         record.text.encode("utf-8")  # every text kept can be stored
@@ -181,3 +186,105 @@ def test_settings_that_cannot_take_effect_are_refused_and_a_url_host_is_read_as_
     assert (secure.chroma_host, secure.chroma_port, secure.chroma_ssl) == ("db.example", 8000, True)
     with pytest.raises(ValueError, match="CHROMA_HOST is a host name"):
         load_settings({"CHROMA_HOST": "ftp://db.example"})
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../outside.png", "queries/../../x.png", "~/x.png", "a\\b.png"])
+def test_a_spec_image_path_outside_the_data_directory_is_refused_without_describing_it(path):
+    from indexing.query_specs import QueryError, from_json
+
+    for spec in ({"type": "image", "image_path": path}, {"type": "compose", "reference_image": path, "text": "x"}):
+        with pytest.raises(QueryError, match="refused") as refused:
+            from_json(spec)
+        assert "text" not in str(refused.value).split("refused")[-1]  # never what the target is
+
+
+def test_a_link_out_of_the_data_directory_is_not_followed(lab, tmp_path):
+    from indexing.query_specs import QueryError, Source, ComposeQuery
+
+    lab.ingest(plan_uploads([("good.png", REAL["PNG"])]))
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(REAL["JPEG"])
+    (lab.settings.data_dir / "queries").mkdir(exist_ok=True)
+    (lab.settings.data_dir / "queries" / "link.img").symlink_to(secret)
+    with pytest.raises(QueryError, match="not under the data directory; refused"):
+        lab.run(ComposeQuery(Source(image_path="queries/link.img"), "make it blue"))
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"type": "compose", "reference": "img-1", "text": 5}, "modification text must be text, not int"),
+    ({"type": "compose", "reference": "img-1", "text": ["make it blue"]}, "must be text, not list"),
+    ({"type": "compose", "reference": "img-1", "text": "x", "methods": "slerp"}, "Compose methods are a list"),
+    ({"type": "compose", "reference": "img-1", "text": "x", "lam": "0.5"}, "(a number), not '0.5'"),
+    ({"type": "text", "text": "x", "feedback": {"beta": 1e308}}, "from 0 to 100"),
+    ({"type": "text", "text": "x", "feedback": "rocchio"}, "feedback is an object"),
+    ({"type": "text", "text": 7}, "text must be text, not int"),
+    ({"type": "item", "item": 7}, "item must be text, not int"),
+    ({"type": "image", "image_path": 7}, "image_path must be text, not int"),
+    ({"type": "condition", "reference": "img-1", "condition": 3}, "condition must be text, not int"),
+])
+def test_spec_types_are_refused_not_coerced(spec, message):
+    from indexing.query_specs import QueryError, from_json
+
+    with pytest.raises(QueryError, match=re.escape(message)):
+        from_json(spec)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+                    max_leaves=12),
+       st.sampled_from(["text", "image", "item", "compose", "condition"]))
+def test_any_json_a_spec_can_hold_is_a_spec_or_a_query_error(value, kind):
+    from indexing.query_specs import QueryError, from_json
+
+    for field in ("text", "item", "image_path", "reference", "reference_image", "lam", "methods", "k", "kind",
+                  "filters", "feedback", "condition", "vocabulary"):
+        try:
+            from_json({"type": kind, "text": "x", "item": "i", "reference": "img-1", "condition": "color",
+                       field: value})
+        except QueryError:
+            pass
+
+
+def test_qrels_grades_past_nine_digits_and_cli_counts_below_one_are_refused(tmp_path):
+    from indexing.trec import parse_grade
+
+    with pytest.raises(ValueError):
+        parse_grade("1" + "0" * 23)
+    assert parse_grade("000000000003") == 3
+    env = tiny_env(tmp_path / "data")
+    for args in (["evaluate", "--limit", "-1"], ["demo", "--n", "0"]):
+        run = subprocess.run([sys.executable, "-m", "indexing", *args], env=env, cwd=REPO, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 2 and "must be at least 1" in run.stderr
+
+
+def test_spec_from_a_file(tmp_path):
+    spec = tmp_path / "q.json"
+    spec.write_text('{"type": "text", "text": "a red thing", "k": 2}')
+    env = tiny_env(tmp_path / "data")
+    (tmp_path / "t.txt").write_text("a red thing\na blue thing\n")
+    subprocess.run([sys.executable, "-m", "indexing", "ingest", str(tmp_path / "t.txt")], env=env, cwd=REPO,
+                   check=True, capture_output=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "indexing", "search", "--spec", str(spec), "--json"], env=env,
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["clip"][0]["text"] == "a red thing"
+
+
+@pytest.mark.parametrize("reader", ["cirr", "fashioniq", "genecis"])
+def test_benchmark_image_ids_that_climb_out_are_refused(tmp_path, reader):
+    from indexing.benchmark_files import BenchmarkDataError
+    from indexing import cirr, fashioniq, genecis
+
+    (tmp_path / "outside.png").write_bytes(REAL["PNG"])
+    root = tmp_path / "bench"
+    root.mkdir()
+    with pytest.raises(BenchmarkDataError, match="is not under .*refused"):
+        if reader == "cirr":
+            from indexing.benchmark_files import image_under
+            image_under(root, "../outside.png", cirr.LAYOUT)
+        elif reader == "fashioniq":
+            fashioniq.image_path(root, "../../outside")
+        else:
+            genecis.image_path(root, ("vg", "../../outside"))
