@@ -65,9 +65,7 @@ def adapter_panel(lab: Lab) -> None:
             st.caption(md_escape(note))
         for saved_name, meta in adapters.saved(lab.settings.data_dir, lab.store.name).items():
             a, b = st.columns([3, 1])
-            a.text(f"{saved_name}: {plural(meta.get('judgments', 0), 'judgment')} over "
-                   f"{plural(meta.get('queries', 0), 'query', 'queries')}, rank {meta.get('rank')}, "
-                   f"applied to {'queries and items' if meta.get('side') == 'both' else 'queries'}")
+            a.text(adapters.description(saved_name, meta))
             b.button("Drop", key=f"adapter-drop-{saved_name}", on_click=adapters.drop,
                      args=(lab.settings.data_dir, lab.store.name, saved_name))
         if not adapter_names(lab):

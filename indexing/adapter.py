@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from indexing.blobs import atomic_write
+from indexing.calibration import plural
 from indexing.errors import SimLabError
 from indexing.query_specs import valid_name
 from indexing.ranking import normalise
@@ -116,22 +117,65 @@ def _check(name: str) -> None:
         raise AdapterError(f"Adapter name {name!r}: use letters, digits, '-' or '_'.")
 
 
+MAX_WEIGHT = 1e3  # trained weights stay far below this; past it an adapter only overflows (NaN scores)
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
 def saved(data_dir: Path, collection: str) -> dict[str, dict]:
-    """name → description of every adapter saved for this collection."""
+    """name → description of every adapter saved for this collection. A description that cannot be read is
+    ``{"problem": why}`` (the adapter is still listed, so it can be dropped); files whose names no adapter can
+    have are not adapters and are left alone."""
     folder = _folder(data_dir, collection)
-    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json")) if p.with_suffix(".npz").exists()}
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        if not valid_name(path.stem) or not path.with_suffix(".npz").exists():
+            continue
+        try:
+            meta = json.loads(path.read_bytes()[:MAX_FILE_BYTES])
+        except (OSError, ValueError, RecursionError):
+            meta = None
+        out[path.stem] = meta if isinstance(meta, dict) else {"problem": "its description file cannot be read"}
+    return out
 
 
-def load(data_dir: Path, collection: str, name: str) -> Adapter:
+def description(name: str, meta: dict) -> str:
+    """One line about a saved adapter for its list: what it was trained on, or why its description is unreadable."""
+    if meta.get("problem"):
+        return f"{name}: {meta['problem']}"
+    def count(key: str) -> int:
+        value = meta.get(key, 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    side = "queries and items" if meta.get("side") == "both" else "queries"
+    rank = meta.get("rank") if isinstance(meta.get("rank"), int) else "?"
+    return (f"{name}: {plural(count('judgments'), 'judgment')} over {plural(count('queries'), 'query', 'queries')}, "
+            f"rank {rank}, applied to {side}")
+
+
+def load(data_dir: Path, collection: str, name: str, dim: int | None = None) -> Adapter:
+    """A saved adapter, checked: two finite matrices a (r, d) and b (d, r) with weights below ``MAX_WEIGHT`` (and
+    d = ``dim`` when given). Anything else is ``AdapterError`` in one line, saying to train it again or drop it."""
     _check(name)
     path = _folder(data_dir, collection) / f"{name}.npz"
     if not path.is_file():
         raise AdapterError(f"No adapter {name!r} for this collection; train one on the Label page.")
+    fix = "train it again or drop it (Label page → Adapter)"
     try:
-        with np.load(path) as arrays:
-            return Adapter(arrays["a"], arrays["b"], saved(data_dir, collection).get(name, {}))
-    except (OSError, ValueError, KeyError) as exc:
-        raise AdapterError(f"The adapter file {path} cannot be read ({exc}); train it again or drop it.") from None
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise AdapterError(f"The adapter {name!r} is not an adapter file (too large); {fix}.")
+        with np.load(path, allow_pickle=False) as arrays:
+            a, b = np.asarray(arrays["a"], np.float32), np.asarray(arrays["b"], np.float32)
+    except AdapterError:
+        raise
+    except Exception:  # truncated, not a zip, wrong members, pickled objects …
+        raise AdapterError(f"The adapter {name!r} cannot be read (a damaged file); {fix}.") from None
+    if a.ndim != 2 or b.ndim != 2 or b.shape != (a.shape[1], a.shape[0]) or 0 in a.shape:
+        raise AdapterError(f"The adapter {name!r} has matrices of the wrong shapes ({a.shape}, {b.shape}); {fix}.")
+    if dim is not None and a.shape[1] != dim:
+        raise AdapterError(f"The adapter {name!r} was made for {a.shape[1]}-d vectors and this collection's are "
+                           f"{dim}-d; {fix}.")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()) or max(np.abs(a).max(), np.abs(b).max()) > MAX_WEIGHT:
+        raise AdapterError(f"The adapter {name!r} holds weights that are not finite or too large; {fix}.")
+    return Adapter(a, b, saved(data_dir, collection).get(name, {}))
 
 
 def stamp(data_dir: Path, collection: str, name: str) -> float:

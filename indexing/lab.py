@@ -111,8 +111,9 @@ class Lab:
         with self._lock:
             key = (self.version(), name, adapter_stamp(self.settings.data_dir, self.store.name, name))
             if self._adapted is None or self._adapted[0] != key:
-                adapter = load_adapter(self.settings.data_dir, self.store.name, name)
-                self._adapted = (key, adapter, adapter.apply(self.snapshot().vectors))
+                vectors = self.snapshot().vectors
+                adapter = load_adapter(self.settings.data_dir, self.store.name, name, vectors.shape[1])
+                self._adapted = (key, adapter, adapter.apply(vectors))
             return self._adapted[1], self._adapted[2]
 
     @property

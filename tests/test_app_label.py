@@ -276,3 +276,24 @@ def test_compose_and_condition_are_rows_of_their_own_and_a_lost_reference_is_ski
     skipped = [e for e in at.expander if "could not be run" in e.label]
     assert len(skipped) == 1 and skipped[0].label.startswith("1 saved query")
     assert any("q-gone" in t.value and "img-deleted" in t.value for t in at.text)
+
+
+def test_corrupt_adapter_files_leave_label_and_neighbours_working_with_drop_in_reach(saved, tiny_encoder):
+    from tests.test_hostile_files import corrupt_adapters
+
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    folder = lab.settings.data_dir / "adapters" / lab.store.name
+    folder.mkdir(parents=True)
+    for name, (data, meta) in corrupt_adapters().items():
+        (folder / f"{name}.npz").write_bytes(data)
+        (folder / f"{name}.json").write_text(meta)
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    assert not at.exception
+    drops = [b for b in at.button if (b.key or "").startswith("adapter-drop-")]
+    assert len(drops) == 10
+    drops[0].click().run()
+    assert not at.exception and len([b for b in at.button if (b.key or "").startswith("adapter-drop-")]) == 9
+    nb = AppTest.from_file(str(REPO / "pages" / "2_Neighbours.py"), default_timeout=300).run()
+    nb.text_input(key="query_text").input("a red circle").run()
+    nb.selectbox(key="adapter_choice").set_value("nan").run()
+    assert not nb.exception and "train it again or drop it" in nb.error[0].value

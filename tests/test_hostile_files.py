@@ -288,3 +288,56 @@ def test_benchmark_image_ids_that_climb_out_are_refused(tmp_path, reader):
             fashioniq.image_path(root, "../../outside")
         else:
             genecis.image_path(root, ("vg", "../../outside"))
+
+
+def corrupt_adapters():
+    """Every way an adapter file was found broken: name → (npz bytes, json text)."""
+    import numpy as np
+
+    def npz(**arrays):
+        out = io.BytesIO()
+        np.savez(out, **arrays)
+        return out.getvalue()
+
+    a, b = np.zeros((2, 32), np.float32), np.zeros((32, 2), np.float32)
+    return {
+        "truncated": (npz(a=a, b=b)[:40], "{}"),
+        "notzip": (b"not a zip at all", "{}"),
+        "shape": (npz(a=a, b=a), "{}"),
+        "dims": (npz(a=np.zeros((2, 8), np.float32), b=np.zeros((8, 2), np.float32)), "{}"),
+        "nan": (npz(a=a + np.nan, b=b), "{}"),
+        "huge": (npz(a=a + 1e30, b=b), "{}"),
+        "members": (npz(x=a), "{}"),
+        "listmeta": (npz(a=a, b=b), "[1, 2]"),
+        "badjson": (npz(a=a, b=b), '{"judgments": '),
+        "wrongtypes": (npz(a=a, b=b), '{"judgments": "many", "queries": null, "rank": "x"}'),
+    }
+
+
+def test_corrupt_adapter_files_are_one_line_each_and_can_be_dropped(lab):
+    from indexing import adapter as adapters
+    from indexing.errors import SimLabError
+    from indexing.query_specs import NeighboursQuery, Source
+
+    lab.ingest(plan_uploads([("t.txt", b"a red thing\na blue thing\n")]))
+    folder = lab.settings.data_dir / "adapters" / lab.store.name
+    folder.mkdir(parents=True)
+    cases = corrupt_adapters()
+    for name, (data, meta) in cases.items():
+        (folder / f"{name}.npz").write_bytes(data)
+        (folder / f"{name}.json").write_text(meta)
+    (folder / "bad name!.npz").write_bytes(b"x")
+    (folder / "bad name!.json").write_text("{}")
+    listed = adapters.saved(lab.settings.data_dir, lab.store.name)
+    assert set(listed) == set(cases)  # every adapter listed (so it can be dropped); no bad file name
+    assert all("\n" not in adapters.description(n, m) for n, m in listed.items())
+    for name in cases:
+        if name in ("listmeta", "badjson", "wrongtypes"):  # the weights are fine: only the description is broken
+            assert lab.run(NeighboursQuery(Source(text="a red thing"), adapter=name)).hits()
+            continue
+        with pytest.raises(SimLabError) as refused:  # what every page catches and shows in one line
+            lab.run(NeighboursQuery(Source(text="a red thing"), adapter=name))
+        assert "train it again or drop it" in str(refused.value) and "\n" not in str(refused.value), name
+    for name in cases:
+        adapters.drop(lab.settings.data_dir, lab.store.name, name)
+    assert adapters.saved(lab.settings.data_dir, lab.store.name) == {}
