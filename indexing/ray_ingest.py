@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,6 +36,10 @@ from indexing.store import Record, Store, StoreStopped
 REPO = Path(__file__).resolve().parent.parent
 BLOCK = 64  # plan items per decode task
 COLUMNS = ("item", "id", "kind", "name", "text", "metadata", "source", "error", "pixels")
+
+
+CONNECT_S = 60  # at most this long to start or reach a cluster (Ray itself retries for minutes)
+PROBE_S = 5  # and this long for the address to accept a connection at all
 
 
 class RayUnavailable(SimLabError, RuntimeError):
@@ -153,14 +159,53 @@ def _start(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}}
+    where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+    how = ("Start one with `ray start --head` and pass --ray-address HOST:6379, or leave --ray-address out for a "
+           "local one.")
+    if address:
+        _answers(address, how)
     try:
-        ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        _within(CONNECT_S, f"No Ray cluster answered at {address or 'this machine'} within {CONNECT_S} s (is it a "
+                f"Ray head's GCS port?). {how}", ray.init, address=address, runtime_env=runtime_env,
+                include_dashboard=False, log_to_driver=False, configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
-        raise RayUnavailable(f"Cannot start or reach {where}: {str(exc).splitlines()[0][:200]}. Start one with "
-                             "`ray start --head` and pass --ray-address HOST:6379, or leave it out for a local one.") from exc
+        raise RayUnavailable(f"Cannot start or reach {where}: {str(exc).splitlines()[0][:200]}. {how}") from exc
     return True
+
+
+def _answers(address: str, how: str) -> None:
+    """Refuse at once an address where nothing listens (``RayUnavailable``), instead of Ray's minutes of retries."""
+    target = address.removeprefix("ray://")
+    if target == "auto":
+        return
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise RayUnavailable(f"--ray-address is HOST:PORT (e.g. 127.0.0.1:6379), not {address!r}.")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
+    except OSError as exc:
+        raise RayUnavailable(f"Nothing answers at {address} ({exc.strerror or type(exc).__name__}). {how}") from None
+
+
+def _within(seconds: float, message: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a thread, waited on for at most ``seconds``; past that ``RayUnavailable(message)``
+    (the thread is a daemon: it ends with the process). Its own exception is raised here."""
+    box: dict = {}
+
+    def call() -> None:
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=call, daemon=True, name="simlab-ray-connect")
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise RayUnavailable(message)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def run_on_ray(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str = "auto", batch_size: int = 32,
@@ -218,6 +263,9 @@ def _run(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str, 
                 progress(min(done, total), total)
     except StoreStopped as exc:
         summary.stop(exc)
+    except Exception as exc:  # the cluster failed under the job (a raylet died, a node was lost): what was
+        first = (str(exc).strip().splitlines() or [""])[0][:160]  # stored stays, and the summary says so
+        summary.stop(RuntimeError(f"the Ray cluster failed ({type(exc).__name__}{': ' + first if first else ''})"))
     return summary
 
 

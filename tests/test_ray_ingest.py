@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -128,3 +129,53 @@ def test_the_command_line_runs_on_a_local_cluster_it_starts(server, tmp_path):
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert out.returncode == 1  # one bad file: partial, as with the plain engine
     assert counts(summary) == {"added": 26, "skipped": 2, "failed": 1, "blank": 1, "truncated": 0}
+
+
+def test_an_address_where_nothing_listens_is_refused_at_once(tmp_path):
+    env = tiny_env(tmp_path / "data")
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "indexing", "ingest", str(folder(tmp_path / "files")), "--engine",
+                          "ray", "--ray-address", "127.0.0.1:1"], env=env, cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and out.stderr.strip().splitlines()[-1].startswith("error: Nothing answers at 127.0.0.1:1")
+    assert time.perf_counter() - started < 60  # was over 330 s
+
+
+def test_an_address_that_is_not_ray_is_given_up_on_within_the_connect_time(tmp_path):
+    """A port that accepts connections but is no Ray head (an HTTP server): Ray retries for minutes; SimLab
+    waits ``CONNECT_S`` (3 s here), says so in one line, and the process exits."""
+    port = free_port()
+    http = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        probe = ("import sys, indexing.ray_ingest as r\nr.CONNECT_S = 3\n"
+                 f"try:\n    r._start('127.0.0.1:{port}')\nexcept r.RayUnavailable as exc:\n    print(exc)\n")
+        started = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert f"No Ray cluster answered at 127.0.0.1:{port} within 3 s" in out.stdout, out.stderr[-500:]
+        assert time.perf_counter() - started < 60
+    finally:
+        http.kill()
+
+
+def test_a_cluster_failing_mid_job_keeps_what_was_stored_and_says_so(cluster, server, tiny_encoder, tmp_path,
+                                                                      monkeypatch):
+    """A raylet that dies under the job surfaces as a Ray error from the result stream: the summary keeps the
+    items written before it and says to run the ingest again (exit 1 on the command line), not an error alone."""
+    from ray.data import Dataset
+    from ray.exceptions import LocalRayletDiedError
+
+    real = Dataset.iter_batches
+
+    def dies_after_one(self, *args, **kwargs):
+        stream = iter(real(self, *args, **kwargs))
+        yield next(stream)
+        raise LocalRayletDiedError()
+
+    monkeypatch.setattr(Dataset, "iter_batches", dies_after_one)
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    summary = lab.ingest(plan_paths([folder(tmp_path / "files")]), engine="ray").as_dict()
+    assert summary["added"] > 0 and summary["added"] == lab.store.count(), summary.get("stopped")
+    assert "the Ray cluster failed (LocalRayletDiedError" in summary["stopped"]
+    assert f"{summary['added']} new items were stored before that; run the same ingest again" in summary["stopped"]
