@@ -20,6 +20,7 @@ from components.palette import Colouring, colouring, sequential
 from indexing.store import Record
 
 LABELLED_UP_TO = 200_000  # above: points carry no hover label or id (payload, see the module docstring)
+LEGEND_CHARS = 32  # a legend entry's text: longer ones are cut (before escaping) so the plot keeps its width
 MAX_CATEGORIES = 20  # more legend entries than this is noise; the rest share "other"
 OTHER = "(other values)"
 
@@ -72,6 +73,11 @@ class Overlay:
     coords: np.ndarray
     neighbours: list[int]
     scores: list[float]
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: cut before escaping, never inside an entity."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def hover_label(record: Record) -> str:
@@ -133,7 +139,7 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
     for category in [c for c in scheme.order if c in code_of]:
         idx = np.flatnonzero(codes == code_of[category]).astype(np.int32)
         points = {"customdata": idx, "hovertext": labels[idx], "hoverinfo": "text"} if labelled else {"hoverinfo": "none"}
-        fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(category)[:40], **points,
+        fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(shortened(category, LEGEND_CHARS)), **points,
                                marker={"size": size, "opacity": dim, "color": scheme.colours.get(category, "#9e9e9e"),
                                        "line": edge},
                                # plotly fades the rest after a click or selection; keep them readable

@@ -91,6 +91,9 @@ def judgments_csv(judgments: list[Judgment]) -> str:
     return out.getvalue()
 
 
+MAX_LISTED = 1000  # new queries and bad lines named in a report; the counts are whole
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
@@ -99,8 +102,10 @@ class ImportReport:
     stopped: str = ""  # why the import stopped before the end (what was imported stays)
 
     def as_dict(self) -> dict:
-        return {"imported": self.imported, "new_queries": self.new_queries,
-                "errors": [{"line": n, "reason": r} for n, r in self.errors],
+        return {"imported": self.imported, "new_queries": self.new_queries[:MAX_LISTED],
+                "new_query_count": len(self.new_queries),
+                "errors": [{"line": n, "reason": r} for n, r in self.errors[:MAX_LISTED]],
+                "error_count": len(self.errors),
                 **({"stopped": self.stopped} if self.stopped else {})}
 
 
@@ -149,7 +154,11 @@ def import_qrels(data: bytes, labels: LabelStore, known_items: set[str] | None, 
         rows.append((qid, docid, annotator, rel))
     try:
         if report.new_queries:
-            labels.ensure_queries(report.new_queries)
+            try:
+                labels.ensure_queries(report.new_queries)
+            except LabelError:
+                report.new_queries = []  # none was added: the report must not list them as new
+                raise
         report.imported = labels.judge_many(rows, progress=progress)
     except LabelError as exc:  # what was committed before (PartialWrite.done) stays
         report.stopped, report.imported = str(exc), getattr(exc, "done", 0)

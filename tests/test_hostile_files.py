@@ -4,6 +4,7 @@ import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -341,3 +342,46 @@ def test_corrupt_adapter_files_are_one_line_each_and_can_be_dropped(lab):
     for name in cases:
         adapters.drop(lab.settings.data_dir, lab.store.name, name)
     assert adapters.saved(lab.settings.data_dir, lab.store.name) == {}
+
+
+def test_legend_labels_are_cut_before_escaping_and_stay_short():
+    import numpy as np
+
+    from components.map_figure import LEGEND_CHARS, map_figure
+    from indexing.store import Record
+
+    value = "a & b " * 20 + "<tail>"
+    records = [Record(f"t{i}", "text", f"n{i}", f"text {i}", {"f": value if i % 2 else "short"}) for i in range(6)]
+    fig = map_figure(np.random.default_rng(0).normal(size=(6, 2)), records, [r.metadata["f"] for r in records])
+    names = [t.name for t in fig.data if t.name and t.name not in ("selected",)]
+    long = next(n for n in names if n.startswith("a &amp; b"))
+    assert long.endswith("…") and "&am…" not in long and len(long.replace("&amp;", "&")) == LEGEND_CHARS
+
+
+def test_a_qrels_import_on_a_full_disk_lists_no_queries_as_new_and_names_at_most_a_thousand(lab, monkeypatch):
+    from contextlib import contextmanager
+
+    from indexing.labels import LabelStore
+    from indexing.trec import import_qrels
+    from tests.test_bad_input import _FullDisk
+
+    lab.ingest(plan_uploads([("t.txt", b"one\n")]))
+    item = lab.vectors()[0][0].id
+    data = "".join(f"q{i} 0 {item} 1\n" for i in range(3000)).encode() + b"bad line\n" * 1500
+    labels = LabelStore(lab.settings.data_dir)
+    real = LabelStore._connect
+
+    class FullDisk(_FullDisk):
+        def executemany(self, sql: str, *args):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    @contextmanager
+    def full_disk(self):
+        with real(self) as db:
+            yield FullDisk(db)
+
+    monkeypatch.setattr(LabelStore, "_connect", full_disk)
+    report = import_qrels(data, labels, {item}).as_dict()
+    assert report["stopped"].startswith("No queries were added") and report["new_queries"] == []
+    assert report["new_query_count"] == 0 and report["imported"] == 0
+    assert len(report["errors"]) == 1000 and report["error_count"] == 1500
