@@ -35,11 +35,20 @@ ImageKey = tuple  # ("coco", id) or ("vg", id, (x, y, w, h))
 
 def image_key(spec: object, where: str) -> ImageKey:
     """The image a record names, in either of the two published forms."""
-    if isinstance(spec, dict) and "val_image_id" in spec:
-        return ("coco", int(spec["val_image_id"]))
-    if isinstance(spec, dict) and "image_id" in spec and "instance_bbox" in spec:
-        x, y, w, h = (float(v) for v in spec["instance_bbox"])
-        return ("vg", str(spec["image_id"]), (x, y, w, h))
+    try:
+        if isinstance(spec, dict) and "val_image_id" in spec:
+            if isinstance(spec["val_image_id"], bool) or not isinstance(spec["val_image_id"], (int, str)):
+                raise ValueError("val_image_id")
+            return ("coco", int(spec["val_image_id"]))
+        if isinstance(spec, dict) and "image_id" in spec and "instance_bbox" in spec:
+            if not isinstance(spec["image_id"], (int, str)) or isinstance(spec["image_id"], bool):
+                raise ValueError("image_id")
+            x, y, w, h = (float(v) for v in spec["instance_bbox"])
+            return ("vg", str(spec["image_id"]), (x, y, w, h))
+    except (ValueError, TypeError, OverflowError):
+        raise BenchmarkDataError(f"{where}: an image id or box is not as published (a whole-number "
+                                 f"val_image_id, or an image_id with four numbers in instance_bbox): "
+                                 f"{str(spec)[:80]}") from None
     raise BenchmarkDataError(f"{where}: an image is neither {{'val_image_id'}} (COCO) nor {{'image_id', "
                              f"'instance_bbox'}} (Visual Genome): {str(spec)[:80]}")
 
@@ -53,7 +62,9 @@ def read_task(path: Path) -> tuple[list[tuple[ImageKey, str, list[ImageKey]]], i
     for i, r in enumerate(records):
         where = f"{path.name} record {i}"
         try:
-            samples.append((image_key(r["reference"], where), str(r["condition"]),
+            if not isinstance(r["condition"], str):
+                raise BenchmarkDataError(f"{where}: its condition is not text.")
+            samples.append((image_key(r["reference"], where), r["condition"],
                             [image_key(s, where) for s in [r["target"], *r["gallery"]]]))
         except (KeyError, TypeError) as exc:
             raise BenchmarkDataError(f"{where} lacks {exc} (reference, condition, target, gallery).") from None

@@ -385,3 +385,50 @@ def test_a_qrels_import_on_a_full_disk_lists_no_queries_as_new_and_names_at_most
     assert report["stopped"].startswith("No queries were added") and report["new_queries"] == []
     assert report["new_query_count"] == 0 and report["imported"] == 0
     assert len(report["errors"]) == 1000 and report["error_count"] == 1500
+
+
+@pytest.mark.parametrize("record", [
+    {"reference": {"val_image_id": "abc"}, "condition": "x", "target": {"val_image_id": 1}, "gallery": []},
+    {"reference": {"image_id": 1, "instance_bbox": [1, 2]}, "condition": "x", "target": {"val_image_id": 1},
+     "gallery": []},
+    {"reference": {"val_image_id": 1}, "condition": 5, "target": {"val_image_id": 1}, "gallery": []},
+    {"reference": {"val_image_id": [1]}, "condition": "x", "target": {"val_image_id": 1}, "gallery": []},
+])
+def test_a_genecis_record_not_as_published_names_its_file_and_record(tmp_path, record):
+    from indexing.benchmark_files import BenchmarkDataError
+    from indexing.genecis import read_task
+
+    good = {"reference": {"val_image_id": 1}, "condition": "x", "target": {"val_image_id": 2}, "gallery": []}
+    path = tmp_path / "focus_attribute.json"
+    path.write_text(json.dumps([good, record]))
+    with pytest.raises(BenchmarkDataError, match=r"^focus_attribute.json record 1"):
+        read_task(path)
+
+
+def _good_adapter_npz() -> bytes:
+    import numpy as np
+
+    out = io.BytesIO()
+    np.savez(out, a=np.full((2, 8), 0.1, np.float32), b=np.full((8, 2), 0.1, np.float32))
+    return out.getvalue()
+
+
+GOOD_NPZ = _good_adapter_npz()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_any_adapter_file_bytes_load_as_an_adapter_or_an_adapter_error(tmp_path, data):
+    from indexing import adapter as adapters
+
+    folder = tmp_path / "adapters" / "c"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "x.npz").write_bytes(mutated(GOOD_NPZ, data.draw))
+    (folder / "x.json").write_bytes(data.draw(st.binary(max_size=60) | st.just(b'{"rank": 2}')))
+    try:
+        loaded = adapters.load(tmp_path, "c", "x", dim=8)
+    except adapters.AdapterError as exc:
+        assert "\n" not in str(exc) and "drop it" in str(exc)
+    else:
+        assert loaded.a.shape == (2, 8)
+    assert list(adapters.saved(tmp_path, "c")) == ["x"]  # always listed, so it can be dropped
