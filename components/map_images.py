@@ -31,17 +31,20 @@ def _data_uri(path: str) -> str:
 
 
 def picture_points(records: Sequence[Record], coords: np.ndarray, clusters: Clusters | None,
-                   centres: np.ndarray | None, regions: Sequence[int] | None = None) -> tuple[list[int], np.ndarray, bool]:
+                   centres: np.ndarray | None, regions: Sequence[int] | None = None,
+                   exemplars: Sequence[int | None] | None = None) -> tuple[list[int], np.ndarray, bool]:
     """Which items to draw as pictures and where: every image of a small collection at its own point, else
-    the image nearest the centre of each region in ``regions`` (default: all; the page passes those whose
-    names are written), drawn just above that centre (its name sits just below)."""
+    one image per region in ``regions`` (default: all; the page passes those whose names are written), drawn
+    just above its centre (its name sits just below): the region's ``exemplars`` entry — an image that carries
+    its name — when given, else its image nearest the centre."""
     images = [i for i, r in enumerate(records) if r.kind == "image"]
     if len(images) <= ALL_THUMBNAILS_UP_TO:
         return images, coords[images], False
     if clusters is None or centres is None:
         return [], coords[:0], True
     wanted = range(len(clusters.sizes)) if regions is None else regions
-    pairs = [(next((i for i in clusters.representatives[c] if records[i].kind == "image"), None), c) for c in wanted]
+    pairs = [(exemplars[c] if exemplars is not None else
+              next((i for i in clusters.representatives[c] if records[i].kind == "image"), None), c) for c in wanted]
     pairs = [(i, c) for i, c in pairs if i is not None]
     return [i for i, _ in pairs], centres[[c for _, c in pairs]].reshape(-1, coords.shape[1]), True
 

@@ -315,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(run=cmd_stats)
 
     ev = sub.add_parser("evaluate", help="retrieval metrics on a fresh demo world with known ground truth")
-    ev.add_argument("--world", default="shapes", choices=["shapes"])
+    ev.add_argument("--world", default="shapes", choices=["shapes", "demo"], help="shapes: the test world of "
+                    "every task; demo: the world the Ingest page loads (shapes, two-object scenes, captions), for "
+                    "--task cluster_names")
     ev.add_argument("--seed", type=int, default=2_000_001, help="a seed outside the training range")
     ev.add_argument("--task", default="all", help="NAME[,NAME] or all: t2i, i2t, t2i_partial, cir, "
                     "focus_attribute, change_attribute, relevance_filter, adapter, pointing")

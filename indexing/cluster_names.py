@@ -1,9 +1,12 @@
 """Names for the map's regions: each cluster named by words, so a map can be read without hovering.
 
-- Clusters mostly of images get **zero-shot names from CLIP itself**: the vocabulary terms whose text
+- Clusters mostly of images get **zero-shot names from CLIP itself**: among the vocabulary terms whose text
   embeddings best match the mean direction of the cluster's images (similarity-based labelling, as in
-  "Evaluating Unsupervised Text Classification: Zero-shot and Similarity-based Approaches"). The second
-  term comes from another group of the vocabulary (another metadata field), so a name says two things.
+  "Evaluating Unsupervised Text Classification: Zero-shot and Similarity-based Approaches"), the terms
+  **most of its members carry** (``held_terms``: by their metadata where a term is a field's value, else by
+  their own best-matching terms). The second term comes from another group of the vocabulary (another
+  metadata field) and shares no word with the first, so a name says two things, both true of most of the
+  region; a region where no term is held by half its members is named by its size instead of a guess.
 - Clusters mostly of texts get their **distinctive terms** by class-based TF-IDF (c-TF-IDF, as in
   BERTopic): a term's frequency in the cluster times log(1 + average words per cluster / its frequency
   over all clusters). Words are counted by scikit-learn's ``CountVectorizer`` with its English stop words.
@@ -43,14 +46,18 @@ GENERAL_TERMS = (
 
 @dataclass(frozen=True)
 class ClusterName:
-    """A cluster's name: its terms, best first, and how they were found."""
+    """A cluster's name: its terms, best first, how they were found, and the member drawn above it."""
 
     terms: tuple[str, ...]
-    method: str  # "zero-shot" or "c-TF-IDF"
+    method: str  # "zero-shot", "c-TF-IDF", or "size" (no term held by most members: named by its size)
+    size: int = 0
+    exemplar: int | None = None  # an image member that carries every term, nearest the centre
 
     @property
     def label(self) -> str:
-        return " · ".join(self.terms) if self.terms else "(unnamed)"
+        if self.terms:
+            return " · ".join(self.terms)
+        return f"{self.size:,} items (mixed)" if self.size else "(unnamed)"
 
 
 @dataclass(frozen=True)
@@ -83,20 +90,6 @@ def default_terms(records: Sequence[Record]) -> list[str]:
     return list(dict.fromkeys(data + list(GENERAL_TERMS)))
 
 
-def zero_shot_terms(centroid: np.ndarray, term_vectors: np.ndarray, vocabulary: Vocabulary,
-                    n_terms: int = TERMS_PER_NAME) -> tuple[str, ...]:
-    """The best-matching term, then the best of each further group not used yet."""
-    chosen, used = [], set()
-    for j in np.argsort(-(term_vectors @ centroid), kind="stable"):
-        if vocabulary.groups[j] in used:
-            continue
-        chosen.append(vocabulary.terms[j])
-        used.add(vocabulary.groups[j])
-        if len(chosen) == n_terms:
-            break
-    return tuple(chosen)
-
-
 def ctfidf_terms(documents: Sequence[str], n_terms: int = TERMS_PER_NAME) -> list[tuple[str, ...]]:
     """Per cluster (one document: its texts joined), the terms with the highest class-based TF-IDF."""
     from sklearn.feature_extraction.text import CountVectorizer
@@ -117,25 +110,111 @@ def ctfidf_terms(documents: Sequence[str], n_terms: int = TERMS_PER_NAME) -> lis
 
 def name_clusters(clusters: Clusters, records: Sequence[Record], vectors: np.ndarray, encoder: Encoder,
                   vocabulary: Vocabulary, term_vectors: np.ndarray | None = None) -> list[ClusterName]:
-    """A name for each cluster: zero-shot from its images, or c-TF-IDF of its texts when texts are the majority."""
+    """A name for each cluster: terms its members carry (``held_terms``) from its images, or c-TF-IDF of its
+    texts when texts are the majority."""
     kinds = np.array([r.kind for r in records])
     if term_vectors is None:
         term_vectors = encoder.encode_texts(list(vocabulary.terms))
+    carried = Carried(records, vectors, vocabulary, term_vectors)
     names: list[ClusterName | None] = []
     text_clusters = []
     for c in range(len(clusters.sizes)):
         members = np.flatnonzero(clusters.labels == c)
         images = members[kinds[members] == "image"]
         if len(images) * 2 >= len(members) and len(images) and len(vocabulary.terms):
-            names.append(ClusterName(zero_shot_terms(normalise(vectors[images].mean(axis=0)), term_vectors,
-                                                     vocabulary), "zero-shot"))
+            centroid = normalise(vectors[images].mean(axis=0))
+            terms = held_terms(centroid, members, carried)
+            names.append(ClusterName(terms, "zero-shot" if terms else "size", len(members),
+                                     carried.exemplar(terms, images, centroid)))
         else:
             names.append(None)
             text_clusters.append(c)
     documents = [" ".join(records[i].text or "" for i in np.flatnonzero(clusters.labels == c)) for c in text_clusters]
     for c, terms in zip(text_clusters, ctfidf_terms(documents)):
-        names[c] = ClusterName(terms, "c-TF-IDF")
+        names[c] = ClusterName(terms, "c-TF-IDF", int(clusters.sizes[c]))
     return names  # type: ignore[return-value]
+
+
+CANDIDATES = 25  # the terms best matching a cluster's images that may name it
+MIN_SUPPORT = 0.85  # a region is named by a term only when 85 % of its members carry it
+MIN_SUPPORT_MORE = 0.9  # and a second term only when nine in ten do (chosen on demo-world seeds; README)
+ZERO_SHOT_TOP = 3  # a member without a field for a term carries it when it is among its 3 best terms
+SUPPORT_SAMPLE = 2_000  # members a term's support is measured on (seeded), per cluster
+
+
+class Carried:
+    """Which members carry which vocabulary terms: by their metadata where they have some (the term is one of
+    their short values, or words of one: 'cross' in 'white cross'; so a general word such as 'kitchen' is
+    carried only by members whose metadata says it), else by their own vector (the term is among their
+    ``ZERO_SHOT_TOP`` best-matching terms)."""
+
+    def __init__(self, records: Sequence[Record], vectors: np.ndarray, vocabulary: Vocabulary,
+                 term_vectors: np.ndarray):
+        self.records, self.vectors, self.vocabulary, self.term_vectors = records, vectors, vocabulary, term_vectors
+        self.words = [t.lower().split() for t in vocabulary.terms]
+        self._values: dict[int, set[str]] = {}
+
+    def values(self, i: int) -> set[str]:
+        """Member ``i``'s short metadata values, lower-case, each as ' word word ' for whole-word matching."""
+        if i not in self._values:
+            self._values[i] = {f" {' '.join(v.lower().split())} " for v in self.records[i].metadata.values()
+                               if isinstance(v, str) and 0 < len(v.split()) <= 3}
+        return self._values[i]
+
+    def support(self, members: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The share of ``members`` carrying each candidate term (a seeded sample of large clusters)."""
+        if len(members) > SUPPORT_SAMPLE:
+            members = np.sort(np.random.default_rng(0).choice(members, SUPPORT_SAMPLE, replace=False))
+        top = np.argsort(-(np.asarray(self.vectors[members], np.float32) @ self.term_vectors.T), axis=1,
+                         kind="stable")[:, :ZERO_SHOT_TOP]
+        held = np.zeros((len(members), len(candidates)), bool)
+        for row, i in enumerate(members):
+            values = self.values(int(i))
+            for col, j in enumerate(candidates):
+                if values:
+                    held[row, col] = any(f" {' '.join(self.words[j])} " in v for v in values)
+                else:
+                    held[row, col] = j in top[row]
+        return held.mean(axis=0)
+
+    def carries(self, i: int, terms: Sequence[str]) -> bool:
+        """Whether member ``i`` carries every one of ``terms`` (for the picture drawn above a name)."""
+        index = {t: j for j, t in enumerate(self.vocabulary.terms)}
+        return all(self.support(np.array([i]), np.array([index[t]]))[0] == 1.0 for t in terms)
+
+    def exemplar(self, terms: Sequence[str], images: np.ndarray, centroid: np.ndarray) -> int | None:
+        """The image member nearest the centre that carries every term (the nearest image when unnamed)."""
+        order = images[np.argsort(-(np.asarray(self.vectors[images], np.float32) @ centroid), kind="stable")]
+        if not terms:
+            return int(order[0]) if len(order) else None
+        return next((int(i) for i in order[:200] if self.carries(int(i), terms)), None)
+
+
+def held_terms(centroid: np.ndarray, members: np.ndarray, carried: Carried,
+               n_terms: int = TERMS_PER_NAME) -> tuple[str, ...]:
+    """Up to ``n_terms`` terms carried by most members (the first by ``MIN_SUPPORT`` of them, any further one by
+    ``MIN_SUPPORT_MORE``): among the
+    ``CANDIDATES`` terms best matching the centroid, the most carried first (ties: the better match), never
+    two of one group (metadata field) nor two sharing a word. None when even the best is weak."""
+    vocabulary = carried.vocabulary
+    candidates = np.argsort(-(carried.term_vectors @ centroid), kind="stable")[:CANDIDATES]
+    support = carried.support(members, candidates)
+    ranked = sorted(range(len(candidates)), key=lambda k: (-round(float(support[k]), 6), k))
+    chosen: list[str] = []
+    groups: set[str] = set()
+    words: set[str] = set()
+    for k in ranked:
+        j = int(candidates[k])
+        term_words = set(carried.words[j])
+        if support[k] < (MIN_SUPPORT if not chosen else MIN_SUPPORT_MORE) or vocabulary.groups[j] in groups \
+                or term_words & words:
+            continue
+        chosen.append(vocabulary.terms[j])
+        groups.add(vocabulary.groups[j])
+        words |= term_words
+        if len(chosen) == n_terms:
+            break
+    return tuple(chosen)
 
 
 # ---- the saved vocabulary ------------------------------------------------------------------------

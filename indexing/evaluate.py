@@ -364,13 +364,64 @@ def task_cluster_names(w: TestWorld, n_items: int = 600) -> dict:
         names = name_clusters(found, records, vectors, w.encoder, vocabulary)
         agreement, first, chance = [], [], []
         for c, name in enumerate(names):
+            if not name.terms:
+                continue  # named by its size: no term was held by most of its members
             members = np.flatnonzero(found.labels == c)
             agreement.append(np.mean([share(members, t) for t in name.terms]))
             first.append(share(members, name.terms[0]))
             chance.append(np.mean([share(members, t) for t in vocabulary.terms]))
-        out[method] = {"agreement": round(float(np.mean(agreement)), 4), "first_term": round(float(np.mean(first)), 4),
-                       "chance": round(float(np.mean(chance)), 4), "terms": len(vocabulary.terms),
-                       "clusters": len(found.sizes), "n": n_items}
+        out[method] = {"agreement": round(float(np.mean(agreement)), 4) if agreement else None,
+                       "first_term": round(float(np.mean(first)), 4) if first else None,
+                       "chance": round(float(np.mean(chance)), 4) if chance else None,
+                       "terms": len(vocabulary.terms), "clusters": len(found.sizes),
+                       "named": len(agreement), "n": n_items}
+    return out
+
+
+def demo_cluster_names(encoder: Encoder, seed: int, n: int | None = None) -> dict:
+    """The Map's region names on the world the Ingest page loads (its shapes, two-object scenes and captions,
+    de-duplicated as an ingest does, clustered as the Map clusters), per vocabulary: ``agreement`` (over every
+    named term, the share of its region's members whose metadata carries it), ``contradictions`` (named terms
+    carried by fewer than half their region's members, or by none), ``regions``, ``named`` (regions with a
+    name of terms; the rest are named by their size) and the first few contradicted names."""
+    from indexing.cluster_names import Carried
+    from indexing.demo import DEFAULT_N, DEMO_PAIR_SHARE, demo_plan
+    from indexing.ingest import read_item
+    from indexing.media import decode_image
+
+    records, pictures, texts = [], [], []
+    for item in demo_plan(n or DEFAULT_N, seed, pair_share=DEMO_PAIR_SHARE).items:
+        record, data = read_item(item)
+        if record.id in {r.id for r in records}:
+            continue  # a repeated caption: stored once, as the Ingest page stores it
+        (pictures if data is not None else texts).append((len(records), data if data is not None else record.text))
+        records.append(record)
+    vectors = np.zeros((len(records), encoder.dim), np.float32)
+    vectors[[i for i, _ in pictures]] = encoder.encode_images([decode_image(d, encoder.image_size) for _, d in pictures])
+    if texts:
+        vectors[[i for i, _ in texts]] = encoder.encode_texts([t for _, t in texts])
+    found = cluster(vectors)
+    attribute_words = sorted({v for values in world.ATTRIBUTES.values() for v in values})
+    out = {}
+    for method, terms in (("default_vocabulary", default_terms(records)), ("attribute_words", attribute_words)):
+        vocabulary = Vocabulary.of(terms, records)
+        names = name_clusters(found, records, vectors, encoder, vocabulary)
+        truth = Carried(records, vectors, vocabulary, np.zeros((len(vocabulary.terms), encoder.dim), np.float32))
+        index = {t: j for j, t in enumerate(vocabulary.terms)}
+        shares, contradicted = [], []
+        for c, name in enumerate(names):
+            if name.method not in ("zero-shot", "size"):
+                continue  # text regions keep their c-TF-IDF words: not vocabulary terms
+            members = np.flatnonzero(found.labels == c)
+            for term in name.terms:
+                share = float(truth.support(members, np.array([index[term]]))[0])
+                shares.append(share)
+                if share < 0.5:
+                    contradicted.append([name.label, term, round(share, 3)])
+        out[method] = {"agreement": round(float(np.mean(shares)), 4) if shares else None,
+                       "contradictions": len(contradicted), "regions": len(found.sizes),
+                       "named": sum(bool(n.terms) for n in names), "items": len(records),
+                       "contradicted": contradicted[:10]}
     return out
 
 
@@ -397,6 +448,7 @@ def parse_tasks(spec: str) -> list[str]:
     return names
 
 
+WORLDS = ("shapes", "demo")  # demo: the world the Ingest page loads (shapes, two-object scenes, captions)
 TaskProgress = Callable[[str, "float | None"], None]
 """``on_task(name, None)`` as a task starts, ``on_task(name, seconds)`` when it is done."""
 
@@ -405,10 +457,21 @@ def evaluate(encoder: Encoder, world_name: str = "shapes", seed: int = world.DEF
              tasks: str = "all", combos: list[world.WorldItem] | None = None,
              on_task: TaskProgress | None = None) -> dict:
     """Run the selected tasks on a test world rendered from ``seed`` (refused if it is a training seed)."""
-    if world_name != "shapes":
-        raise InputError(f"Unknown world {world_name!r}; only 'shapes' exists.")
+    if world_name not in WORLDS:
+        raise InputError(f"Unknown world {world_name!r}; choose {' or '.join(WORLDS)}.")
     world.evaluation_seed(seed)
     names = parse_tasks(tasks)
+    if world_name == "demo":
+        if names != ["cluster_names"]:
+            raise InputError("The demo world (what the Ingest page loads) is evaluated by --task cluster_names; "
+                             "the other tasks run on --world shapes.")
+        if on_task:
+            on_task("cluster_names", None)
+        started = time.perf_counter()
+        result = {"cluster_names": demo_cluster_names(encoder, seed)}
+        if on_task:
+            on_task("cluster_names", time.perf_counter() - started)
+        return result
     w = TestWorld(encoder, seed, combos if combos is not None else world.combination_world(seed))
     result = {}
     for name in names:

@@ -40,7 +40,8 @@ named, pictures = st.session_state[K.NAMES], st.session_state[K.IMAGES]
 few = sum(r.kind == "image" for r in records) <= ALL_THUMBNAILS_UP_TO
 clusters = (collection_clusters(lab, cache_key(lab), lab.version())
             if named or (pictures and not few) or st.session_state[K.COLOUR] == "cluster" else None)
-names = [n.label for n in region_names(lab, clusters)] if named and clusters is not None else None
+named_regions = region_names(lab, clusters) if named and clusters is not None else None
+names = [n.label for n in named_regions] if named_regions is not None else None
 
 overlay = results = None
 text, item = st.session_state[K.QUERY].strip(), st.session_state[K.ITEM].strip()
@@ -86,7 +87,8 @@ drawn, exemplars = 0, not few
 if pictures:
     written = regions.readable(projection.coords) if names and regions is not None else None
     picks, at, exemplars = picture_points(records, projection.coords, clusters,
-                                          None if regions is None else regions.centres, written)
+                                          None if regions is None else regions.centres, written,
+                                          [n.exemplar for n in named_regions] if named_regions else None)
     drawn = add_pictures(fig, records, lab.blobs, picks, at, exemplars)
     if drawn:
         rings_above(fig, projection.coords, ([selected] if selected is not None else []) + linked)
