@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.palette import Colouring, colouring, sequential
+from components.palette import Colouring, colouring
 from indexing.store import Record
 
 LABELLED_UP_TO = 200_000  # above: points carry no hover label or id (payload, see the module docstring)
@@ -118,13 +118,15 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                overlay: Overlay | None = None, selected: int | None = None, height: int = 620,
                scheme: Colouring | None = None, selection_shape: dict | None = None,
                regions: Regions | None = None, linked: Sequence[int] = (),
-               legend_below: bool = False) -> go.Figure:
+               legend_below: bool = False, values: np.ndarray | None = None, value_title: str = "") -> go.Figure:
     """Build the figure; ``customdata`` of every point is its index in ``records`` (up to ``LABELLED_UP_TO``
     points; the query's top-k and the ringed item always carry theirs).
 
     Every trace carries its colour explicitly (``scheme``, default: ``palette.colouring``), so an exported
     HTML file draws exactly what the page draws. ``linked`` items (selected on the other model's map) are
-    ringed in red. ``legend_below`` lays the legend out in rows under the plot (for a map in half the page)."""
+    ringed in red. ``legend_below`` lays the legend out in rows under the plot (for a map in half the page).
+    ``values`` (one number per item) colour the points on a sequential scale instead, at full opacity, with a
+    colour bar titled ``value_title``: a query's own marker and top-k are drawn over them, nothing is dimmed."""
     fig = go.Figure()
     coords = coords.astype(np.float32)
     labelled = len(records) <= LABELLED_UP_TO
@@ -136,7 +138,16 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
     dim = 0.25 if overlay else 0.85
     edge = {"width": 0.6, "color": "rgba(60,60,60,0.7)"} if scheme.outline else {"width": 0}
     size = 7 if labelled else 3
-    for category in [c for c in scheme.order if c in code_of]:
+    if values is not None:  # one trace, a sequential scale, full opacity: every shade can be told apart
+        idx = np.arange(len(records), dtype=np.int32)
+        points = {"customdata": idx, "hovertext": [f"{labels[i]} · {values[i]:.0f}" for i in idx],
+                  "hoverinfo": "text"} if labelled else {"hoverinfo": "none"}
+        fig.add_trace(_scatter(coords, mode="markers", name=html.escape(value_title), showlegend=False, **points,
+                               marker={"size": size, "opacity": 1.0, "color": np.asarray(values, np.float32),
+                                       "colorscale": "Viridis", "cmin": 0, "cmax": 100, "showscale": True,
+                                       "colorbar": {"title": {"text": html.escape(value_title), "side": "right"},
+                                                    "thickness": 14}, "line": {"width": 0}}))
+    for category in [c for c in scheme.order if c in code_of] if values is None else []:
         idx = np.flatnonzero(codes == code_of[category]).astype(np.int32)
         points = {"customdata": idx, "hovertext": labels[idx], "hoverinfo": "text"} if labelled else {"hoverinfo": "none"}
         fig.add_trace(_scatter(coords[idx], mode="markers", name=html.escape(shortened(category, LEGEND_CHARS)), **points,
@@ -193,15 +204,9 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
     return fig
 
 
-BANDS = [f"top {10 * (b + 1)}%" if b == 0 else f"{10 * b}–{10 * (b + 1)}%" for b in range(10)]
-
-
-def similarity_bands(ranks) -> list[str]:
-    """A category per item from its 1-based rank: which tenth of the collection it falls in."""
-    n = max(1, len(ranks))
-    return [BANDS[min(9, (int(r) - 1) * 10 // n)] for r in ranks]
-
-
-def band_scheme() -> Colouring:
-    """The similarity bands in order, most similar first, on one sequential scale."""
-    return sequential(BANDS)
+def similarity_percentile(ranks) -> np.ndarray:
+    """Each item's similarity as a percentile of the collection from its 1-based rank: 100 for the most
+    similar, 0 for the least (what the conditional-similarity map is coloured by)."""
+    ranks = np.asarray(ranks, np.float64)
+    n = max(1, len(ranks) - 1)
+    return 100.0 * (1.0 - (ranks - 1) / n)

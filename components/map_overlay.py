@@ -26,11 +26,12 @@ def overlay_of(results: Results, projection: Projection, label: str) -> Overlay:
 
 
 def map_with_query(lab: Lab, results: Results, label: str, colours: list[str] | None = None,
-                   scheme: Colouring | None = None, key: str = "overlay") -> None:
-    """Draw the map with the query placed among its neighbours; colours default to the item kind."""
+                   scheme: Colouring | None = None, key: str = "overlay", values=None, value_title: str = "") -> None:
+    """Draw the map with the query placed among its neighbours; colours default to the item kind, or
+    ``values`` (one number per item) on a sequential scale with a colour bar."""
     records = results.snapshot.records
     projection, state = collection_map(lab, current_params(), st.session_state[K.REFIT])
     map_status(lab, projection, state)
     colours = colour_values(records, "kind") if colours is None else colours
     st.plotly_chart(map_figure(projection.coords, records, colours, overlay_of(results, projection, label),
-                               scheme=scheme), key=key)
+                               scheme=scheme, values=values, value_title=value_title), key=key)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.gallery import gallery
 from components.learned import likely_relevant
-from components.map_figure import band_scheme, similarity_bands
+from components.map_figure import similarity_percentile
 from components.map_overlay import map_with_query
 from components.method_columns import method_columns, rank_moves
 from components.plain import md_escape
@@ -59,5 +59,6 @@ st.subheader(f"How {METHOD_LABELS[results.main]} moved the plain ranking")
 st.dataframe(pd.DataFrame(rank_moves(results, results.main)), hide_index=True, width="stretch")
 
 if st.toggle("Colour the map by conditional similarity", key="condition-map"):
-    map_with_query(lab, results, f"reference ({what})", colours=similarity_bands(results.ranks(results.main)),
-                   scheme=band_scheme(), key="condition-map-chart")
+    map_with_query(lab, results, f"reference ({what})", key="condition-map-chart",
+                   values=similarity_percentile(results.ranks(results.main)),
+                   value_title=f"similarity percentile ({METHOD_LABELS[results.main]})")

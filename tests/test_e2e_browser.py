@@ -201,9 +201,10 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     page.get_by_text("Colour the map by conditional similarity").click()
     page.locator(".js-plotly-plot").first.wait_for()
     page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullData?.length > 0")
-    bands = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.map(t => t.name)")
-    order = [b for b in bands if "%" in b]
-    assert order == sorted(order, key=lambda b: 0 if b.startswith("top") else int(b.split("–")[0])), order
+    scale = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.filter(t => t.marker && "
+                          "t.marker.showscale).map(t => [t.marker.opacity, t.marker.cmin, t.marker.cmax])")
+    assert scale == [[1, 0, 100]], scale  # one sequential scale at full opacity, with its colour bar
+    assert page.locator(".js-plotly-plot .colorbar").count() == 1
     snap(page, "07-condition")
 
     goto(page, app_url, "Label")

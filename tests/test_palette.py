@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from components.map_figure import BANDS, band_scheme, map_figure, similarity_bands
+from components.map_figure import map_figure, similarity_percentile
 from components.palette import PALETTE, colouring, css_colour
 from indexing.store import Record
 
@@ -46,12 +46,19 @@ def test_exported_html_carries_every_colour():
                                                               "red": "rgb(255,0,0)"}
 
 
-def test_similarity_bands_are_ordered_most_similar_first_on_one_scale():
-    bands = similarity_bands(range(1, 101))  # 1-based ranks in a collection of 100
-    assert (bands[0], bands[49], bands[99]) == ("top 10%", "40–50%", "90–100%")
-    scheme = band_scheme()
-    assert scheme.order == BANDS and len(set(scheme.colours.values())) == 10
+def test_conditional_similarity_is_one_sequential_scale_at_full_opacity_with_a_colour_bar():
+    import numpy as np
 
+    from indexing.store import Record
+
+    values = similarity_percentile(range(1, 101))  # 1-based ranks in a collection of 100
+    assert values[0] == 100 and values[-1] == 0 and list(values) == sorted(values, reverse=True)
+    records = [Record(f"i{i}", "image", f"n{i}", None, {}) for i in range(100)]
+    fig = map_figure(np.random.default_rng(0).normal(size=(100, 2)), records, ["image"] * 100, values=values,
+                     value_title="similarity percentile")
+    (trace,) = [t for t in fig.data if t.marker.showscale]
+    assert trace.marker.opacity == 1.0 and trace.marker.colorscale and len(trace.marker.color) == 100
+    assert trace.marker.colorbar.title.text == "similarity percentile"
 
 def test_a_click_selects_and_the_toolbar_keeps_off_the_legend():
     fig = map_figure(np.zeros((2, 2), np.float32), records(["red", "blue"]), ["red", "blue"])
