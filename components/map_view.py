@@ -167,3 +167,45 @@ def region_shape(text: str) -> dict | None:
         return {"type": "rect", "xref": "x", "yref": "y", "x0": g[0], "x1": g[1], "y0": g[2], "y1": g[3]}
     return {"type": "path", "xref": "x", "yref": "y",
             "path": "M" + "L".join(f"{vx},{vy}" for vx, vy in g) + "Z"}
+
+
+def region_around(indices: Sequence[int], coords: np.ndarray) -> str:
+    """A box around these points of a 2-D map (padded by 2 % of its span), as region text; '' for none."""
+    if not len(indices) or coords.ndim != 2 or coords.shape[1] != 2:
+        return ""
+    at = coords[np.asarray(indices, int)]
+    lo, hi = at.min(axis=0), at.max(axis=0)
+    pad = 0.02 * np.maximum(coords.max(axis=0) - coords.min(axis=0), 1e-6)
+    lo, hi = lo - pad, hi + pad
+    return "box:" + ",".join(f"{v:.6g}" for v in (lo[0], hi[0], lo[1], hi[1]))
+
+
+def region_on_map(text: str, coords: np.ndarray) -> bool:
+    """Whether the region's outline meets the map's extent (a region from another layout may lie far off it)."""
+    region = parse_region(text)
+    if region is None or coords.ndim != 2 or coords.shape[1] != 2 or not len(coords):
+        return False
+    kind, g = region
+    x0, x1, y0, y1 = (g[0], g[1], g[2], g[3]) if kind == "box" else (g[:, 0].min(), g[:, 0].max(),
+                                                                     g[:, 1].min(), g[:, 1].max())
+    (cx0, cy0), (cx1, cy1) = coords.min(axis=0), coords.max(axis=0)
+    return x0 <= cx1 and x1 >= cx0 and y0 <= cy1 and y1 >= cy0
+
+
+def settled_region(region: str, picked: list[int], fresh: bool, drawn_on: str, layout: str,
+                   coords: np.ndarray) -> tuple[str, list[int], str]:
+    """The region to keep and draw, its points, and a note: a box or lasso lives in the layout it was drawn
+    on. After the layout changed (the quick PCA layout replaced by UMAP, a refit, 2-D and 3-D), or when its
+    outline lies off this map, the selection is kept as its items and redrawn around them; with no items
+    left it is dropped, saying so. ``fresh``: the region was just drawn on this layout."""
+    if not region:
+        return "", picked, ""
+    if fresh or (drawn_on == layout and region_on_map(region, coords)):
+        return region, (picked or region_points(region, coords)), ""
+    if coords.shape[1] != 2:
+        return "", picked, (f"The map is 3-D: the {len(picked):,} selected items are kept, without an outline."
+                            if picked else "The selection was dropped: a box or lasso selects on a 2-D map.")
+    if picked:
+        return (region_around(picked, coords), picked,
+                f"The map's layout changed: the {len(picked):,} selected items are kept and outlined again.")
+    return "", [], "The selection was dropped: it lay off this map's layout (select again)."

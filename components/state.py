@@ -63,6 +63,10 @@ class MapKeys:
     REFIT = "map_refit_token"
     CHART = "map_chart"
     HAD_SELECTION = "map_had_selection"
+    REGION_EVENT = "map_region_event"  # the last box or lasso the chart sent (it repeats on every rerun)
+    REGION_LAYOUT = "map_region_layout"  # the layout the kept region was drawn on
+    REGION_IDS = "map_region_ids"  # the items the kept region selects (kept when a new layout resets the chart)
+    LAST_QUERY = "map_last_query"  # the query last put on the map: a new one replaces the highlight
     NAMES = "map_names"  # draw the regions' names
     IMAGES = "map_images"  # draw thumbnails (every image of a small collection, else exemplars)
     COMPARE = "compare-on"  # a second model's map beside this one

@@ -9,8 +9,8 @@ from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_po
 from components.map_overlay import overlay_of
 from components.map_status import map_status
 from components.model_compare import comparison, other_map, selected_there
-from components.map_view import (map_controls, region_from_event, region_points, region_shape, selected_indices,
-                                 selection_csv)
+from components.map_view import (map_controls, region_from_event, region_shape, selected_indices, selection_csv,
+                                 settled_region)
 from components.plain import md_escape
 from components.region_vocabulary import region_vocabulary_editor
 from components.resources import cache_key
@@ -66,15 +66,36 @@ else:
 # marks the point just clicked.
 chart_state = st.session_state.get(K.CHART)
 picked, region = selected_indices(chart_state, projection.coords), region_from_event(chart_state)
+layout = f"{projection.method}|{projection.params}|{len(projection)}|{projection.fit_seconds}"
+fresh = bool(region) and region != st.session_state.get(K.REGION_EVENT)  # drawn just now, on this layout
+if region:
+    st.session_state[K.REGION_EVENT] = region
+query_now = (st.session_state[K.QUERY].strip(), st.session_state[K.ITEM].strip())
+if query_now != st.session_state.get(K.LAST_QUERY, ("", "")):  # a new query replaces any earlier highlight
+    st.session_state[K.LAST_QUERY] = query_now
+    if any(query_now):
+        st.session_state[K.SELECTED] = ""
 if picked or region:  # the user clicked or selected in this session: that wins over the link
     st.session_state[K.HAD_SELECTION] = True
-    st.session_state[K.REGION] = region
+    if fresh or not region:  # the chart repeats its last box on every rerun: the kept one may be redrawn
+        st.session_state[K.REGION] = region
     if len(picked) == 1 and not region:
         st.session_state[K.SELECTED] = ids[picked[0]]
+    elif region and fresh:
+        st.session_state[K.SELECTED] = ""  # a new box or lasso replaces the clicked item's ring
+elif st.session_state[K.HAD_SELECTION] and st.session_state.get(K.REGION_LAYOUT, layout) != layout:
+    # a new layout reset the chart's own selection: the user did not clear it, so its items are kept
+    index = {item: i for i, item in enumerate(ids)}
+    picked = [index[item] for item in st.session_state.get(K.REGION_IDS, []) if item in index]
 elif st.session_state[K.HAD_SELECTION]:  # the user cleared the selection
     st.session_state[K.REGION], st.session_state[K.HAD_SELECTION] = "", False
-else:  # a shared link's box or lasso
-    picked = region_points(st.session_state[K.REGION], projection.coords)
+kept, picked, region_note = settled_region(st.session_state[K.REGION], picked, fresh,
+                                           st.session_state.get(K.REGION_LAYOUT, layout), layout, projection.coords)
+st.session_state[K.REGION] = kept
+st.session_state[K.REGION_LAYOUT] = layout
+st.session_state[K.REGION_IDS] = [ids[i] for i in picked] if kept else []
+if region_note:
+    st.caption(region_note)
 linked = selected_there(comp) if comp is not None else []
 selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTED] in ids else None
 colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels, names)

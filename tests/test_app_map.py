@@ -220,3 +220,67 @@ def test_the_page_says_what_stops_above_the_labelled_size(demo, monkeypatch):
     data = traces(at)
     assert all(t["type"] == "scattergl" for t in data)
     assert not any("hovertext" in t for t in data if t.get("name") not in ("selected",))
+
+
+def select_box(at: AppTest, indices: list[int], box: list[float]) -> AppTest:
+    """A box selection as the browser sends it: the points inside and the box in data coordinates."""
+    chart_id = at.get("plotly_chart")[0].proto.id
+    states = at._tree.get_widget_states
+
+    def with_selection():
+        ws = states()
+        w = ws.widgets.add()
+        w.id = chart_id
+        w.string_value = json.dumps({"selection": {"points": [{"customdata": i} for i in indices],
+                                                   "point_indices": indices,
+                                                   "box": [{"x": box[:2], "y": box[2:]}], "lasso": []}})
+        return ws
+
+    at._tree.get_widget_states = with_selection
+    return at.run()
+
+
+def test_settled_region_keeps_a_selection_across_a_layout_change_or_drops_it_saying_so():
+    from components.map_view import region_on_map, settled_region
+
+    coords = np.array([[0, 0], [1, 1], [2, 2], [10, 10]], np.float32)
+    assert settled_region("box:-0.5,1.5,-0.5,1.5", [], False, "L", "L", coords)[:2] == ("box:-0.5,1.5,-0.5,1.5", [0, 1])
+    kept, picked, note = settled_region("box:400,500,400,500", [2, 3], False, "pca", "umap", coords)
+    assert picked == [2, 3] and set(region_points(kept, coords)) == {2, 3} and "outlined again" in note
+    assert region_on_map(kept, coords)
+    assert settled_region("box:400,500,400,500", [], False, "L", "L", coords) == (
+        "", [], "The selection was dropped: it lay off this map's layout (select again).")
+    three = np.zeros((4, 3), np.float32)
+    assert settled_region("box:0,1,0,1", [1], False, "2d", "3d", three)[:2] == ("", [1])
+
+
+def test_a_box_drawn_on_the_quick_layout_is_redrawn_around_its_items_on_the_umap_map(demo):
+    from indexing.projection import MapCache, MapParams
+
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    assert "quick PCA layout" in " ".join(c.value for c in at.caption)
+    select_box(at, [0, 1, 2, 3, 4], [-1e3, 1e3, -1e3, 1e3])  # drawn on the PCA layout
+    assert at.subheader[0].value == "5 selected", at.session_state["map_region_layout"]
+    cache = MapCache(demo.settings.data_dir)
+    deadline = time.time() + 300
+    while cache.load(demo.store.name, MapParams()) is None:
+        assert time.time() < deadline, "the background UMAP fit did not land"
+        time.sleep(0.5)
+    at.run()  # the UMAP map: the chart repeats its last box, drawn in the PCA layout's coordinates
+    assert not at.exception and "UMAP fitted in" in " ".join(c.value for c in at.caption)
+    assert any("layout changed: the 5 selected items are kept" in c.value for c in at.caption), [c.value for c in at.caption]
+    kept = at.session_state["map_region"]
+    shape = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["selections"][0]
+    records, _ = demo.vectors()
+    from indexing.map_jobs import MapJobs
+
+    coords = MapJobs(demo.settings.data_dir).projection(demo.store.name, [r.id for r in records],
+                                                         demo.vectors()[1], MapParams()).coords
+    (lo_x, lo_y), (hi_x, hi_y) = coords.min(axis=0), coords.max(axis=0)
+    assert lo_x - 1 <= shape["x0"] < shape["x1"] <= hi_x + 1 and lo_y - 1 <= shape["y0"] < shape["y1"] <= hi_y + 1
+    inside = region_points(kept, coords)
+    assert set(range(5)) <= set(inside)
+    link = AppTest.from_file(PAGE, default_timeout=300)  # the copied link: the same selection
+    link.query_params.update({"map_region": kept})
+    link.run()
+    assert link.subheader[0].value == f"{len(inside)} selected"
