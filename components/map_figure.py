@@ -26,7 +26,8 @@ OTHER = "(other values)"
 
 
 NAME_PX = (7.5, 18)  # a region name's character width and line height on screen, in pixels
-PLOT_PX = (520, 620)  # about how large the map is drawn (its column of the wide layout)
+PLOT_PX = (460, 580)  # about how large the map's plot area is drawn (its column, less the legend)
+NAME_GAP_PX = 3  # the least space left between two regions' names or pictures
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Regions:
     centres: np.ndarray
     names: list[str]
     sizes: list[int]
+    picture: float = 0.0  # the side, in data units, of an exemplar picture drawn just above each name (0: none)
 
     @classmethod
     def of(cls, coords: np.ndarray, labels: np.ndarray, names: Sequence[str]) -> Regions:
@@ -57,8 +59,11 @@ class Regions:
         boxes: list[tuple[float, float, float, float]] = []
         for c in order:
             x, y = self.centres[c][:2] * scale
-            half_w, half_h = len(self.names[c]) * NAME_PX[0] / 2, NAME_PX[1] / 2
-            box = (x - half_w, y - half_h, x + half_w, y + half_h)
+            # The name hangs below the centre; its picture, if any, stands on it. One box holds both, with a
+            # margin, so neither a name nor a picture is ever drawn over another region's.
+            picture_w, picture_h = self.picture * scale
+            half_w = max(len(self.names[c]) * NAME_PX[0], picture_w) / 2 + NAME_GAP_PX
+            box = (x - half_w, y - NAME_PX[1] - NAME_GAP_PX, x + half_w, y + picture_h + NAME_GAP_PX)
             if all(box[2] < b[0] or b[2] < box[0] or box[3] < b[1] or b[3] < box[1] for b in boxes):
                 kept.append(c)
                 boxes.append(box)

@@ -49,13 +49,19 @@ def picture_points(records: Sequence[Record], coords: np.ndarray, clusters: Clus
     return [i for i, _ in pairs], centres[[c for _, c in pairs]].reshape(-1, coords.shape[1]), True
 
 
+def picture_size(at: np.ndarray, exemplars: bool) -> float:
+    """A picture's side in data units: a tenth of the span of the points they stand on (exemplars), or a
+    28th (every image of a small collection)."""
+    span = float(max(np.ptp(at[:, 0]), np.ptp(at[:, 1]), 1e-9)) if len(at) > 1 else 1.0
+    return span / (10 if exemplars else 28)
+
+
 def add_pictures(fig: go.Figure, records: Sequence[Record], blobs: Blobs, picks: list[int], at: np.ndarray,
                  exemplars: bool) -> int:
     """Draw the picked items' thumbnails at ``at`` (2-D maps only); returns how many were drawn."""
     if at.shape[1] != 2 or not picks:
         return 0
-    span = float(max(np.ptp(at[:, 0]), np.ptp(at[:, 1]), 1e-9)) if len(at) > 1 else 1.0
-    size = span / (10 if exemplars else 28)
+    size = picture_size(at, exemplars)
     images = []
     for i, (x, y) in zip(picks, at):
         try:

@@ -5,7 +5,7 @@ from components.cards import item_card
 from components.gallery import gallery
 from components.map_data import collection_clusters, collection_map, region_names
 from components.map_figure import LABELLED_UP_TO, Regions, colour_values, map_figure
-from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points, rings_above
+from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points, picture_size, rings_above
 from components.map_overlay import overlay_of
 from components.map_status import map_status
 from components.model_compare import comparison, other_map, selected_there
@@ -101,6 +101,8 @@ selected = ids.index(st.session_state[K.SELECTED]) if st.session_state[K.SELECTE
 colours = colour_values(records, st.session_state[K.COLOUR], None if clusters is None else clusters.labels, names)
 regions = None if clusters is None else Regions.of(projection.coords, clusters.labels,
                                                    names or [""] * len(clusters.sizes))
+if regions is not None and pictures and not few and projection.coords.shape[1] == 2:
+    regions.picture = picture_size(regions.centres, exemplars=True)  # names and pictures placed together
 fig = map_figure(projection.coords, records, colours, overlay, selected,
                  selection_shape=region_shape(st.session_state[K.REGION]), regions=regions if names else None,
                  linked=linked, legend_below=comparing)

@@ -220,3 +220,14 @@ def test_map_draws_thumbnails_for_a_small_collection_and_exemplars_for_a_large_o
     assert 0 < len(layout_images(at)) <= len(regions) and all(d["yanchor"] == "bottom" for d in layout_images(at))
     at.toggle(key="map_images").set_value(False).run()
     assert not at.exception and layout_images(at) == []
+
+
+def test_a_picture_above_a_name_keeps_other_names_off_it():
+    from components.map_figure import Regions
+
+    coords = np.array([[0, 0], [100, 100]], np.float32)
+    # region 1's name sits just above region 0's: the names alone do not touch (35 px apart vertically)
+    regions = Regions(np.array([[50.0, 50.0], [50.0, 56.0]], np.float32), ["big region", "small one"], [9, 2])
+    assert regions.readable(coords) == [0, 1]
+    regions.picture = 10.0  # a picture of a tenth of the map above each name: region 0's covers region 1's name
+    assert regions.readable(coords) == [0]
