@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +26,39 @@ from indexing.sources import Failure, Pending, PendingImage, Plan, image_id, tex
 from indexing.store import Record, Store, StoreStopped, store_failure
 
 MAX_LISTED = 1000  # duplicates named in a summary; the count is always whole
+
+
+STAGES = ("read_hash", "dedupe", "decode", "thumbnail", "preprocess", "blob_writes", "encode", "store", "waiting")
+
+
+class Stages:
+    """Seconds spent per ingest stage, summed over the threads that ran it (a stage two decode threads ran
+    side by side counts both): where an ingest's time goes (``benchmarks.ingest`` prints it)."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] += seconds
+
+    def timer(self, stage: str) -> "_Timer":
+        return _Timer(self, stage)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.seconds.items()}
+
+
+class _Timer:
+    def __init__(self, stages: Stages, stage: str):
+        self.stages, self.stage = stages, stage
+
+    def __enter__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __exit__(self, *_) -> None:
+        self.stages.add(self.stage, time.perf_counter() - self.start)
 
 
 @dataclass
@@ -44,6 +78,7 @@ class Summary:
     added_sources: list[str] = field(default_factory=list)  # sources of the added items, the first MAX_LISTED
     notes: list[Failure] = field(default_factory=list)  # stored, but not exactly as given
     stopped: str = ""  # why the ingest stopped early (store gone, disk full); rerunning completes it
+    stages: Stages = field(default_factory=Stages, repr=False)  # where the time went (not in ``as_dict``)
 
     def fail(self, failure: Failure) -> None:
         self.failed += 1
@@ -117,9 +152,9 @@ class Ingestor:
         turns = _Turns()
         try:
             with ThreadPoolExecutor(max_workers=self.decode_workers, thread_name_prefix="simlab-decode") as pool:
-                prepare = lambda numbered: self._prepare(*numbered, turns)  # noqa: E731
+                prepare = lambda numbered: self._prepare(*numbered, turns, summary.stages)  # noqa: E731
                 batches = enumerate(_batches(plan.items, self.batch_size))
-                for prepared in _in_order(pool, prepare, batches, self.decode_workers):
+                for prepared in _in_order(pool, prepare, batches, self.decode_workers, summary.stages):
                     self._write(prepared, summary)
                     done += prepared.size
                     if progress:
@@ -128,12 +163,13 @@ class Ingestor:
             summary.stop(exc)
         return summary
 
-    def _prepare(self, number: int, batch: list[Pending], turns: _Turns) -> Prepared:
+    def _prepare(self, number: int, batch: list[Pending], turns: _Turns, stages: Stages) -> Prepared:
         """Load, hash, de-duplicate (in turn ``number``) and decode one batch (runs in a decode thread)."""
         out = Prepared(size=len(batch))
         candidates: list[tuple[Record, bytes | None, Pending]] = []
         new: list[tuple[Record, bytes | None, Pending]] = []
         read = False
+        started = time.perf_counter()
         try:
             for item in batch:
                 try:
@@ -144,6 +180,8 @@ class Ingestor:
                     out.failures.append(Failure(item.source, f"unreadable: {one_line(exc)}"))
             read = True
         finally:  # this batch's turn is taken and passed on whatever happened, or later batches would wait forever
+            stages.add("read_hash", time.perf_counter() - started)
+            started = time.perf_counter()
             with turns.cond:
                 turns.cond.wait_for(lambda: turns.next == number)
                 try:
@@ -159,6 +197,7 @@ class Ingestor:
                 finally:
                     turns.next += 1
                     turns.cond.notify_all()
+            stages.add("dedupe", time.perf_counter() - started)
         for rec, data, item in new:
             if data is None:
                 rec.truncated = self.encoder.is_truncated(rec.text or "")
@@ -166,7 +205,7 @@ class Ingestor:
                 continue
             try:
                 out.pixels.append(keep_image(rec, data, self.blobs, self.encoder.preprocess,
-                                             max(self.encoder.image_size, 256)))
+                                             max(self.encoder.image_size, 256), stages))
                 out.images.append(rec)
             except MediaError as exc:
                 out.failures.append(Failure(item.source, str(exc)))
@@ -175,9 +214,11 @@ class Ingestor:
             except Exception as exc:  # never a whole batch for one item
                 out.failures.append(Failure(item.source, f"cannot be decoded: {one_line(exc)}"))
         if out.pixels:
+            started = time.perf_counter()
             out.batch = torch.stack(out.pixels)
             if self.encoder.device == "cuda":
                 out.batch = out.batch.pin_memory()  # here, so the copy to the GPU does not wait on it
+            stages.add("preprocess", time.perf_counter() - started)
         return out
 
     def _write(self, prepared: Prepared, summary: Summary) -> None:
@@ -185,15 +226,19 @@ class Ingestor:
             summary.fail(failure)
         summary.skip(prepared.duplicates, prepared.repeated)
         if prepared.images:
-            store_batch(self.store, prepared.images, self.encoder.encode_pixels(prepared.batch), summary)
+            with summary.stages.timer("encode"):
+                vectors = self.encoder.encode_pixels(prepared.batch)
+            store_batch(self.store, prepared.images, vectors, summary)
         if prepared.texts:
-            vectors = self.encoder.encode_texts([r.text or "" for r in prepared.texts])
-            store_batch(self.store, prepared.texts, np.asarray(vectors), summary)
+            with summary.stages.timer("encode"):
+                vectors = np.asarray(self.encoder.encode_texts([r.text or "" for r in prepared.texts]))
+            store_batch(self.store, prepared.texts, vectors, summary)
 
 
 def store_batch(store: Store, records: list[Record], vectors: np.ndarray, summary: Summary) -> None:
     """Upsert and count: items the store refuses fail alone; the rest are added (long texts counted as cut)."""
-    refused = store.upsert(records, vectors)
+    with summary.stages.timer("store"):
+        refused = store.upsert(records, vectors)
     for record, reason in refused:
         summary.fail(Failure(record.source, reason))
     bad = {id(r) for r, _ in refused}
@@ -208,17 +253,24 @@ def read_item(item: Pending) -> tuple[Record, bytes | None]:
     return Record(text_id(item.text), "text", item.name, item.text, dict(item.metadata), item.source), None
 
 
-def keep_image(record: Record, data: bytes, blobs: Blobs, preprocess: Callable, min_side: int):
+def keep_image(record: Record, data: bytes, blobs: Blobs, preprocess: Callable, min_side: int,
+               stages: Stages | None = None):
     """Decode and check a new image, keep its original and thumbnail, and return the model's input tensor.
     Raises ``MediaError`` for a bad image, ``StoreStopped`` when the disk is full."""
-    image = decode_image(data, min_side=min_side)
+    stages = stages or Stages()
+    with stages.timer("decode"):
+        image = decode_image(data, min_side=min_side)
+    with stages.timer("thumbnail"):
+        thumbnail = thumbnail_bytes(image)
     try:
-        blobs.put(record.id, data, Path(record.name).suffix, thumbnail_bytes(image))
+        with stages.timer("blob_writes"):
+            blobs.put(record.id, data, Path(record.name).suffix, thumbnail)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise StoreStopped(store_failure(exc)) from exc
         raise MediaError(f"cannot keep the image under the data directory: {exc.strerror}") from exc
-    return preprocess(image)
+    with stages.timer("preprocess"):
+        return preprocess(image)
 
 
 def _batches(items: list[Pending], size: int) -> Iterator[list[Pending]]:
@@ -231,13 +283,22 @@ def default_workers(device: str) -> int:
     return 1 if device == "cpu" else max(1, min(16, os.cpu_count() or 1))
 
 
-def _in_order(pool: ThreadPoolExecutor, fn: Callable, items: Iterator, ahead: int) -> Iterator:
-    """``fn`` of each item, computed in ``pool`` up to ``ahead`` items in advance, yielded in order."""
+def _in_order(pool: ThreadPoolExecutor, fn: Callable, items: Iterator, ahead: int,
+              stages: Stages | None = None) -> Iterator:
+    """``fn`` of each item, computed in ``pool`` up to ``ahead`` items in advance, yielded in order (the time
+    the caller waits for the next one is ``stages``' "waiting")."""
     pending: list[Future] = []
+
+    def next_result():
+        started = time.perf_counter()
+        result = pending.pop(0).result()
+        if stages is not None:
+            stages.add("waiting", time.perf_counter() - started)
+        return result
+
     for item in items:
         pending.append(pool.submit(fn, item))
         if len(pending) > ahead:
-            yield pending.pop(0).result()
+            yield next_result()
     while pending:
-        yield pending.pop(0).result()
-
+        yield next_result()

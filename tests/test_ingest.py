@@ -152,3 +152,13 @@ def test_the_plans_first_copy_is_kept_when_a_later_copy_is_read_first(env, tiny_
     summary = Ingestor(tiny_encoder, store, Blobs(tmp_path / "d"), batch_size=1, decode_workers=4).run(plan)
     assert summary.added == 1 and summary.duplicates == ["second.png"]
     assert [r.name for r in store.all()[0]] == ["first.png"]
+
+
+def test_an_ingest_says_where_its_time_went(lab):
+    from indexing.ingest import STAGES
+
+    summary = lab.ingest(plan_uploads(uploads()))
+    seconds = summary.stages.as_dict()
+    assert list(seconds) == list(STAGES) and all(v >= 0 for v in seconds.values())
+    assert all(seconds[s] > 0 for s in ("read_hash", "decode", "thumbnail", "preprocess", "encode", "store"))
+    assert "stages" not in summary.as_dict()  # the command line's summary is unchanged
