@@ -37,8 +37,9 @@ def n_points(trace: dict) -> int:
     return len(data or [])
 
 
-def select_points(at: AppTest, indices: list[int], chart: int = 0) -> AppTest:
-    """Send a selection the way the browser does: as the chart widget's state on the next run."""
+def select_points(at: AppTest, indices: list[int], chart: int = 0, box: list[float] | None = None) -> AppTest:
+    """Send a selection the way the browser does: as the chart widget's state on the next run (the points, and
+    the box drawn around them in data coordinates, x0, x1, y0, y1, if any)."""
     chart_id = at.get("plotly_chart")[chart].proto.id
     states = at._tree.get_widget_states
 
@@ -47,7 +48,8 @@ def select_points(at: AppTest, indices: list[int], chart: int = 0) -> AppTest:
         w = ws.widgets.add()
         w.id = chart_id
         w.string_value = json.dumps({"selection": {"points": [{"customdata": i} for i in indices],
-                                                   "point_indices": indices, "box": [], "lasso": []}})
+                                                   "point_indices": indices, "lasso": [],
+                                                   "box": [{"x": box[:2], "y": box[2:]}] if box else []}})
         return ws
 
     at._tree.get_widget_states = with_selection
@@ -222,24 +224,6 @@ def test_the_page_says_what_stops_above_the_labelled_size(demo, monkeypatch):
     assert not any("hovertext" in t for t in data if t.get("name") not in ("selected",))
 
 
-def select_box(at: AppTest, indices: list[int], box: list[float]) -> AppTest:
-    """A box selection as the browser sends it: the points inside and the box in data coordinates."""
-    chart_id = at.get("plotly_chart")[0].proto.id
-    states = at._tree.get_widget_states
-
-    def with_selection():
-        ws = states()
-        w = ws.widgets.add()
-        w.id = chart_id
-        w.string_value = json.dumps({"selection": {"points": [{"customdata": i} for i in indices],
-                                                   "point_indices": indices,
-                                                   "box": [{"x": box[:2], "y": box[2:]}], "lasso": []}})
-        return ws
-
-    at._tree.get_widget_states = with_selection
-    return at.run()
-
-
 def test_settled_region_keeps_a_selection_across_a_layout_change_or_drops_it_saying_so():
     from components.map_view import region_on_map, settled_region
 
@@ -259,7 +243,7 @@ def test_a_box_drawn_on_the_quick_layout_is_redrawn_around_its_items_on_the_umap
 
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert "quick PCA layout" in " ".join(c.value for c in at.caption)
-    select_box(at, [0, 1, 2, 3, 4], [-1e3, 1e3, -1e3, 1e3])  # drawn on the PCA layout
+    select_points(at, [0, 1, 2, 3, 4], box=[-1e3, 1e3, -1e3, 1e3])  # drawn on the PCA layout
     assert at.subheader[0].value == "5 selected", at.session_state["map_region_layout"]
     cache = MapCache(demo.settings.data_dir)
     deadline = time.time() + 300
