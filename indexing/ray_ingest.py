@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -162,15 +163,31 @@ def _start(address: str | None) -> bool:
     where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
     how = ("Start one with `ray start --head` and pass --ray-address HOST:6379, or leave --ray-address out for a "
            "local one.")
+    watchdog = None
     if address:
         _answers(address, how)
+        # Ray retries an address that answers but is no Ray head for minutes, deaf to SIGTERM; ray.init must
+        # run on the main thread (its signal handlers), so a timer ends the process with one line instead.
+        watchdog = threading.Timer(CONNECT_S, _give_up, args=(f"No Ray cluster answered at {address} within "
+                                                              f"{CONNECT_S} s (is it a Ray head's GCS port?). {how}",))
+        watchdog.daemon = True
+        watchdog.start()
     try:
-        _within(CONNECT_S, f"No Ray cluster answered at {address or 'this machine'} within {CONNECT_S} s (is it a "
-                f"Ray head's GCS port?). {how}", ray.init, address=address, runtime_env=runtime_env,
-                include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RayUnavailable(f"Cannot start or reach {where}: {str(exc).splitlines()[0][:200]}. {how}") from exc
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
     return True
+
+
+def _give_up(message: str) -> None:
+    """The end of a connection attempt that never returned: one line on stderr, exit status 2."""
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+    os._exit(2)
 
 
 def _answers(address: str, how: str) -> None:
@@ -185,27 +202,6 @@ def _answers(address: str, how: str) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
     except OSError as exc:
         raise RayUnavailable(f"Nothing answers at {address} ({exc.strerror or type(exc).__name__}). {how}") from None
-
-
-def _within(seconds: float, message: str, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` in a thread, waited on for at most ``seconds``; past that ``RayUnavailable(message)``
-    (the thread is a daemon: it ends with the process). Its own exception is raised here."""
-    box: dict = {}
-
-    def call() -> None:
-        try:
-            box["value"] = fn(*args, **kwargs)
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=call, daemon=True, name="simlab-ray-connect")
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise RayUnavailable(message)
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 def run_on_ray(plan: Plan, encoder: Encoder, store: Store, blobs: Blobs, device: str = "auto", batch_size: int = 32,
