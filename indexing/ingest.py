@@ -121,6 +121,7 @@ class Prepared:
     repeated: int = 0  # of the duplicates, how many repeat an earlier item of this plan
     size: int = 0
     batch: torch.Tensor | None = None  # the pixels stacked (and pinned, for a GPU) in the decode thread
+    blobs: list[tuple[bytes, bytes]] = field(default_factory=list)  # per image: (original, thumbnail) to keep
 
 
 @dataclass
@@ -151,11 +152,12 @@ class Ingestor:
             progress(0, total)
         turns = _Turns()
         try:
-            with ThreadPoolExecutor(max_workers=self.decode_workers, thread_name_prefix="simlab-decode") as pool:
+            with ThreadPoolExecutor(max_workers=self.decode_workers, thread_name_prefix="simlab-decode") as pool, \
+                    ThreadPoolExecutor(max_workers=1, thread_name_prefix="simlab-blobs") as writer:
                 prepare = lambda numbered: self._prepare(*numbered, turns, summary.stages)  # noqa: E731
                 batches = enumerate(_batches(plan.items, self.batch_size))
                 for prepared in _in_order(pool, prepare, batches, self.decode_workers, summary.stages):
-                    self._write(prepared, summary)
+                    self._write(prepared, summary, writer)
                     done += prepared.size
                     if progress:
                         progress(done, total)
@@ -204,9 +206,11 @@ class Ingestor:
                 out.texts.append(rec)
                 continue
             try:
-                out.pixels.append(keep_image(rec, data, self.blobs, self.encoder.preprocess,
-                                             max(self.encoder.image_size, 256), stages))
+                pixels, thumbnail = model_input(data, self.encoder.preprocess, max(self.encoder.image_size, 256),
+                                                stages)
+                out.pixels.append(pixels)
                 out.images.append(rec)
+                out.blobs.append((data, thumbnail))  # written while the batch is encoded (``_write``)
             except MediaError as exc:
                 out.failures.append(Failure(item.source, str(exc)))
             except StoreStopped:
@@ -221,14 +225,28 @@ class Ingestor:
             stages.add("preprocess", time.perf_counter() - started)
         return out
 
-    def _write(self, prepared: Prepared, summary: Summary) -> None:
+    def _write(self, prepared: Prepared, summary: Summary, writer: ThreadPoolExecutor) -> None:
         for failure in prepared.failures:
             summary.fail(failure)
         summary.skip(prepared.duplicates, prepared.repeated)
         if prepared.images:
+            # Originals and thumbnails are written in their own thread while the batch is encoded (off the
+            # decode thread, which bounds a small model, and off this one, which a large model keeps busy),
+            # and waited for before the store write: a stored item always has its picture.
+            writes = [writer.submit(_timed, summary.stages, "blob_writes", keep_blobs, record, data, thumbnail,
+                                    self.blobs)
+                      for record, (data, thumbnail) in zip(prepared.images, prepared.blobs)]
             with summary.stages.timer("encode"):
                 vectors = self.encoder.encode_pixels(prepared.batch)
-            store_batch(self.store, prepared.images, vectors, summary)
+            kept = []
+            for k, write in enumerate(writes):
+                try:
+                    write.result()
+                    kept.append(k)
+                except MediaError as exc:
+                    summary.fail(Failure(prepared.images[k].source, str(exc)))
+            if kept:
+                store_batch(self.store, [prepared.images[k] for k in kept], vectors[kept], summary)
         if prepared.texts:
             with summary.stages.timer("encode"):
                 vectors = np.asarray(self.encoder.encode_texts([r.text or "" for r in prepared.texts]))
@@ -253,24 +271,40 @@ def read_item(item: Pending) -> tuple[Record, bytes | None]:
     return Record(text_id(item.text), "text", item.name, item.text, dict(item.metadata), item.source), None
 
 
+def _timed(stages: Stages, stage: str, fn: Callable, *args):
+    with stages.timer(stage):
+        return fn(*args)
+
+
 def keep_image(record: Record, data: bytes, blobs: Blobs, preprocess: Callable, min_side: int,
                stages: Stages | None = None):
     """Decode and check a new image, keep its original and thumbnail, and return the model's input tensor.
     Raises ``MediaError`` for a bad image, ``StoreStopped`` when the disk is full."""
+    pixels, thumbnail = model_input(data, preprocess, min_side, stages)
+    keep_blobs(record, data, thumbnail, blobs)
+    return pixels
+
+
+def model_input(data: bytes, preprocess: Callable, min_side: int, stages: Stages | None = None):
+    """Decode and check an image: the model's input tensor and the thumbnail's JPEG bytes (``MediaError`` for a
+    bad image)."""
     stages = stages or Stages()
     with stages.timer("decode"):
         image = decode_image(data, min_side=min_side)
     with stages.timer("thumbnail"):
         thumbnail = thumbnail_bytes(image)
+    with stages.timer("preprocess"):
+        return preprocess(image), thumbnail
+
+
+def keep_blobs(record: Record, data: bytes, thumbnail: bytes, blobs: Blobs) -> None:
+    """Keep an image's original and thumbnail: ``StoreStopped`` when the disk is full, ``MediaError`` otherwise."""
     try:
-        with stages.timer("blob_writes"):
-            blobs.put(record.id, data, Path(record.name).suffix, thumbnail)
+        blobs.put(record.id, data, Path(record.name).suffix, thumbnail)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise StoreStopped(store_failure(exc)) from exc
         raise MediaError(f"cannot keep the image under the data directory: {exc.strerror}") from exc
-    with stages.timer("preprocess"):
-        return preprocess(image)
 
 
 def _batches(items: list[Pending], size: int) -> Iterator[list[Pending]]:
