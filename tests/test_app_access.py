@@ -50,3 +50,26 @@ def test_an_allow_list_without_auth_settings_says_what_to_add(env, monkeypatch):
     monkeypatch.setenv("SIMLAB_ALLOWED_EMAILS", "ann@example.org")
     at = home({"is_logged_in": True, "email": "ann@example.org"}, auth=False)
     assert not at.exception and "[auth] section" in at.error[0].value and not at.metric
+
+
+def test_with_sign_in_the_annotator_is_the_signed_in_account_never_typed(env, monkeypatch, tiny_encoder):
+    from indexing.demo import demo_plan
+    from indexing.labels import LabelStore
+    from indexing.lab import open_lab
+    from indexing.query_specs import from_json
+
+    monkeypatch.setenv("SIMLAB_ALLOWED_EMAILS", "@team.example")
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    lab.ingest(demo_plan(12, seed=2))
+    labels = LabelStore(lab.settings.data_dir)
+    labels.save_query("red", from_json({"type": "text", "text": "a red circle", "kind": "image"}), qid="q-red")
+    at = AppTest.from_file(str(REPO / "pages" / "6_Label.py"), default_timeout=120)
+    at.secrets["auth"] = AUTH
+    at.user = {"is_logged_in": True, "email": "bob@team.example"}
+    at.query_params["annotator"] = "mallory"  # a name in the address does not override the account
+    at.run()
+    assert not at.exception
+    assert not [t for t in at.text_input if t.key == "label-annotator"]  # nothing to type: no judging as anyone
+    assert any(c.value.replace("\\", "") == "Judging as bob@team.example (signed in)" for c in at.caption)
+    at.button(key="grade-2").click().run()
+    assert [j.annotator for j in labels.judgments()] == ["bob@team.example"]
