@@ -26,7 +26,7 @@ OTHER = "(other values)"
 
 
 NAME_PX = (7.5, 18)  # a region name's character width and line height on screen, in pixels
-PLOT_PX = (460, 580)  # about how large the map's plot area is drawn (its column, less the legend)
+PLOT_PX = (560, 580)  # about how large the map's plot area is drawn (two thirds of the page, less the legend)
 NAME_GAP_PX = 3  # the least space left between two regions' names or pictures
 
 

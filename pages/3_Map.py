@@ -60,7 +60,7 @@ if comparing:  # the two maps side by side, what is selected below them
     with right:
         comp = comparison(lab)
 else:
-    left, details = st.columns([3, 2])
+    left, details = st.columns([2, 1])  # the map takes two thirds of the page, the panel beside it the rest
     comp = None
 # The chart's selection as the browser last sent it, read before the figure is drawn again, so the ring
 # marks the point just clicked.
