@@ -268,3 +268,15 @@ def test_a_box_drawn_on_the_quick_layout_is_redrawn_around_its_items_on_the_umap
     link.query_params.update({"map_region": kept})
     link.run()
     assert link.subheader[0].value == f"{len(inside)} selected"
+
+
+def test_a_new_box_or_query_replaces_the_clicked_items_ring(demo):
+    at = AppTest.from_file(PAGE, default_timeout=300).run()
+    select_points(at, [2])
+    assert at.session_state["map_sel"] == demo.vectors()[0][2].id  # the click's red ring
+    select_points(at, [0, 1, 3], box=[-1e9, 1e9, -1e9, 1e9])
+    assert at.session_state["map_sel"] == "" and at.subheader[0].value == "3 selected"  # the box replaces it
+    select_points(at, [4])
+    assert at.session_state["map_sel"] == demo.vectors()[0][4].id and at.session_state["map_region"] == ""
+    at.text_input(key="map_q").input("a red circle").run()
+    assert at.session_state["map_sel"] == "" and at.subheader[0].value.startswith("Top ")  # the query replaces it

@@ -330,3 +330,52 @@ def test_a_typed_name_then_grade_keys_credit_every_judgment_to_that_name(page, t
     judged = LabelStore(tmp_path / "data").judgments(qid)
     assert len(judged) == 4 and {j.annotator for j in judged} == {"walker"}, judged
     assert sorted(j.rel for j in judged) == [0, 1, 2, 3]
+
+
+def test_a_box_drawn_after_the_layout_changed_stays_inside_the_map_and_a_link_restores_it(page, tmp_path):
+    """The quick PCA layout is replaced by UMAP; a box drawn then is stored in the map's data coordinates (its
+    outline inside the axes) and the copied link selects the same items ("N selected")."""
+    import re
+
+    env = tiny_env(tmp_path / "data")
+    subprocess.run([sys.executable, "-m", "indexing", "demo", "--n", "60", "--seed", "5"], env=env, cwd=REPO,
+                   check=True, capture_output=True)
+    with streamlit_app(env) as url:
+        goto(page, url, "Map")
+        page.get_by_text("UMAP fitted in").wait_for(timeout=300_000)  # it replaced the quick layout
+        page.wait_for_function("document.querySelector('.js-plotly-plot')?._fullData?.length > 0")
+        settled(page)
+        page.locator(".js-plotly-plot").first.hover()  # the toolbar shows on hover
+        page.locator(".js-plotly-plot .modebar-btn[data-val='select']").first.click()
+        page.wait_for_function("document.querySelector('.js-plotly-plot')._fullLayout.dragmode === 'select'")
+        # a box around the first point's neighbourhood on screen (the points where this layout put them)
+        points = page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+            const fl = gd._fullLayout; const r = gd.getBoundingClientRect(); const out = [];
+            gd._fullData.forEach(t => { if (!t.customdata) return; for (let i = 0; i < t.x.length; i++)
+              out.push([r.left + fl._size.l + fl.xaxis.l2p(t.x[i]), r.top + fl._size.t + fl.yaxis.l2p(t.y[i])]); });
+            return out; }""")
+        near = [(x, y) for x, y in points if abs(x - points[0][0]) < 60 and abs(y - points[0][1]) < 60]
+        assert len(near) >= 2, points[:5]
+        x0, x1 = min(x for x, _ in near) - 8, max(x for x, _ in near) + 8
+        y0, y1 = min(y for _, y in near) - 8, max(y for _, y in near) + 8
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x1, y1, steps=15)
+        page.mouse.up()
+        heading = page.get_by_role("heading", name=re.compile(r"^\d+ selected$"))
+        heading.wait_for(timeout=60_000)
+        settled(page)
+        selected = heading.inner_text()
+        outline, xr, yr = page.evaluate("() => { const gd = document.querySelector('.js-plotly-plot');"
+                                        " const s = (gd.layout.selections || [])[0]; const fl = gd._fullLayout;"
+                                        " return [s ? [s.x0, s.x1, s.y0, s.y1] : null, fl.xaxis.range,"
+                                        " fl.yaxis.range]; }")
+        assert outline is not None, "the box is not drawn on the map"
+        assert min(xr) <= min(outline[:2]) <= max(outline[:2]) <= max(xr), (outline, xr)
+        assert min(yr) <= min(outline[2:]) <= max(outline[2:]) <= max(yr), (outline, yr)
+        assert "map_region=box" in page.url
+        snap(page, "14-map-box")
+        shared = page.context.new_page()
+        shared.goto(page.url)  # the copied link, in a new session
+        shared.get_by_role("heading", name=selected, exact=True).wait_for(timeout=120_000)
+        shared.close()
