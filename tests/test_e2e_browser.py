@@ -86,6 +86,22 @@ def settled(page) -> None:
                            "=== 'notRunning'", timeout=120_000)
 
 
+def stable_count(page, selector: str, quiet_ms: int = 1500, timeout_s: float = 60) -> int:
+    """How many elements match once the count has not changed for ``quiet_ms`` (a page streams its elements in
+    after its script has finished)."""
+    import time
+
+    deadline, last, since = time.time() + timeout_s, -1, time.time()
+    while time.time() < deadline:
+        count = page.locator(selector).count()
+        if count != last:
+            last, since = count, time.time()
+        elif (time.time() - since) * 1000 >= quiet_ms:
+            return count
+        page.wait_for_timeout(200)
+    return last
+
+
 def select(page, label: str, option: str) -> None:
     page.locator(f"[data-testid=stSelectbox]:has-text('{label}')").click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -184,12 +200,11 @@ def test_new_user_flow(app_url, app_env, page, tmp_path):
     size = reference.evaluate("im => [im.naturalWidth, im.getBoundingClientRect().width]")
     assert size[0] > 0 and size[1] >= 200, size  # a picture large enough to see, not a name in a list
     settled(page)
-    pictures = page.locator("[data-testid=stMain] [data-testid=stImage] img").count()
+    pictures = stable_count(page, "[data-testid=stMain] [data-testid=stImage] img")  # every card drawn
     page.get_by_text("Why?", exact=True).first.click()  # the first result's heatmap, in place of its picture
     page.get_by_text("Yellow: matches the modification “make it blue” most").wait_for()
     settled(page)
-    heat = page.locator("[data-testid=stMain] [data-testid=stImage] img")
-    assert heat.count() == pictures
+    assert stable_count(page, "[data-testid=stMain] [data-testid=stImage] img") == pictures
     page.wait_for_function("[...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]"
                            ".every(im => im.complete && im.naturalWidth > 0)")
     snap(page, "06-compose")
