@@ -199,15 +199,28 @@ def run(spec: QuerySpec, context: Context, k: int | None = None) -> Results:
 
 
 # ---- the resolver: a query's source → its unit vector ----------------------------------------------
-def resolve(source: Source, context: Context) -> tuple[np.ndarray, int | None]:
-    """The source's unit vector and, for an item, its index (which the query never returns)."""
+@dataclass
+class Resolved:
+    """A query source, resolved once: its unit vector, the stored item it is (an item query, or image bytes whose
+    content id is stored), and a note saying which item a query by name took."""
+
+    vector: np.ndarray
+    item: int | None = None
+    note: str | None = None
+
+
+def resolve(source: Source, context: Context) -> Resolved:
+    """The source's unit vector, the stored item it is if any (which a reference or item query never returns),
+    and a note when an item was found by its name."""
     encoder = context.encoder
     if source.item is not None:
-        i, _ = find_item(context.snapshot, source.item)
-        return context.snapshot.vectors[i], i
+        i, note = find_item(context.snapshot, source.item)
+        return Resolved(context.snapshot.vectors[i], i, note)
     if source.text is not None:
-        return encoder.encode_texts([source.text.strip()])[0], None
-    return encoder.encode_images([decode_image(_image_bytes(source, context), encoder.image_size)])[0], None
+        return Resolved(encoder.encode_texts([source.text.strip()])[0])
+    data = _image_bytes(source, context)
+    return Resolved(encoder.encode_images([decode_image(data, encoder.image_size)])[0],
+                    context.snapshot.index.get(image_id(data)))
 
 
 def find_item(snapshot: Snapshot, given: str) -> tuple[int, str | None]:
@@ -231,17 +244,6 @@ def find_item(snapshot: Snapshot, given: str) -> tuple[int, str | None]:
     return matches[0], f"{given!r} is item {taken.id} ({taken.name}{several})"
 
 
-def _item_notes(source: Source, snapshot: Snapshot, exclude: int | None = None) -> list[str]:
-    """Which item a query by name took (nothing when it was given by id); that an image reference is a stored
-    item (``exclude``), left out of its own results."""
-    if source.kind == "image" and exclude is not None:
-        return [f"The reference image is item {snapshot.records[exclude].id} ({snapshot.records[exclude].name}) "
-                "of the collection: it is left out of its own results."]
-    if source.item is None or source.item in snapshot.index:
-        return []
-    return [note for note in (find_item(snapshot, source.item)[1],) if note]
-
-
 def _image_bytes(source: Source, context: Context) -> bytes:
     """An image source's bytes: uploaded, or its saved copy under the data directory."""
     if source.image is not None:
@@ -259,17 +261,20 @@ def _image_bytes(source: Source, context: Context) -> bytes:
                          "image.") from None
 
 
-def _reference(source: Source, context: Context) -> tuple[np.ndarray, int | None]:
-    """The reference image's vector and, when it is in the collection (picked, or uploaded bytes whose content
-    id is stored), its index, so it never appears in its own results."""
+def _reference(source: Source, context: Context) -> tuple[np.ndarray, int | None, list[str]]:
+    """The reference image's vector, its index when it is in the collection (picked, or uploaded bytes whose
+    content id is stored: it never appears in its own results), and the notes that say which item it is."""
     if len(context.snapshot.records) == 0:
         raise QueryError("The collection is empty; add images on the Ingest page first.")
-    vector, i = resolve(source, context)
-    if i is None and source.kind == "image":
-        i = context.snapshot.index.get(image_id(_image_bytes(source, context)))
-    if i is not None and context.snapshot.records[i].kind != "image":
+    ref = resolve(source, context)
+    if ref.item is not None and context.snapshot.records[ref.item].kind != "image":
         raise QueryError("The reference must be an image; this item is a text. Pick an image item.")
-    return vector, i
+    notes = [ref.note] if ref.note else []
+    if source.kind == "image" and ref.item is not None:
+        record = context.snapshot.records[ref.item]
+        notes.append(f"The reference image is item {record.id} ({record.name}) of the collection: it is left out "
+                     "of its own results.")
+    return ref.vector, ref.item, notes
 
 
 def why_target(spec: QuerySpec, context: Context) -> Why:
@@ -287,7 +292,7 @@ def _plain_target(spec: QuerySpec, context: Context) -> Why:
     encoder = context.encoder
     if isinstance(spec, NeighboursQuery):
         source = spec.source
-        vector, _ = resolve(source, context)
+        vector = resolve(source, context).vector
         label = f"“{source.text.strip()}”" if source.text is not None else \
             "the query item" if source.item is not None else "the query image"
         return Why(vector, label)
@@ -296,7 +301,7 @@ def _plain_target(spec: QuerySpec, context: Context) -> Why:
     if isinstance(spec, ConditionQuery):
         cond = parse_condition(spec.condition, spec.vocabulary)
         if cond.kind == "focus":
-            reference, _ = _reference(spec.reference, context)
+            reference, _, _ = _reference(spec.reference, context)
             values = encoder.encode_texts(list(cond.values))
             best = int(np.argmax(values @ reference))
             return Why(values[best], f"“{cond.values[best]}”, the reference's {cond.attribute}")
@@ -310,9 +315,11 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
     """Cosine to the source, among items of the spec's kind and filters ('clip')."""
     if len(context.snapshot.records) == 0:
         return Scored({"clip": np.zeros(0, np.float32)}, np.zeros(context.encoder.dim, np.float32), "clip")
-    vector, exclude = resolve(spec.source, context)
+    query = resolve(spec.source, context)
+    # an item query never returns its item; an uploaded image that is stored is a result like any other
+    vector, exclude = query.vector, query.item if spec.source.kind == "item" else None
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
-    notes = _item_notes(spec.source, context.snapshot)
+    notes = [query.note] if query.note else []
     if not spec.adapter:
         return Scored({"clip": context.snapshot.cosines(vector, allowed, context.depth)}, vector, "clip", exclude,
                       allowed, notes)
@@ -326,14 +333,13 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
 @registers(ComposeQuery)
 def compose(spec: ComposeQuery, context: Context) -> Scored:
     """Reference image + modification text under each compose method (``indexing.compose``), images only."""
-    image, exclude = _reference(spec.reference, context)
+    image, exclude, notes = _reference(spec.reference, context)
     encoder, text = context.encoder, spec.text.strip()
     clauses = split_clauses(text) or [text]
     x = ComposeInputs(image, encoder.encode_texts([text])[0], encoder.encode_texts(clauses),
                       context.snapshot.vectors, spec.lam)
     allowed = context.snapshot.allowed("image")
     scores = {m: keep_only(s, allowed) for m, s in compose_scores(x, spec.methods).items()}
-    notes = _item_notes(spec.reference, context.snapshot, exclude)
     if len(clauses) == 1:
         notes.append("one clause only: clause split scores exactly like the score product")
     if spec.lam in (0.0, 1.0):
@@ -346,7 +352,7 @@ def compose(spec: ComposeQuery, context: Context) -> Scored:
 def condition(spec: ConditionQuery, context: Context) -> Scored:
     """Similarity to the reference with respect to a condition, per condition method, images only."""
     cond = parse_condition(spec.condition, spec.vocabulary)
-    reference, exclude = _reference(spec.reference, context)
+    reference, exclude, notes = _reference(spec.reference, context)
     encoder = context.encoder
     cond_vec = encoder.encode_texts([cond.text])[0]
     basis = text_basis(encoder.encode_texts(list(cond.values))) if cond.values else None
@@ -355,8 +361,8 @@ def condition(spec: ConditionQuery, context: Context) -> Scored:
     allowed = context.snapshot.allowed("image")
     methods = methods_for(cond)
     scores = {m: keep_only(s, allowed) for m, s in condition_scores(x, methods).items()}
-    return Scored(scores, reference, "basis" if "basis" in methods else "sum", exclude, allowed,
-                  _item_notes(spec.reference, context.snapshot, exclude), condition=cond)
+    return Scored(scores, reference, "basis" if "basis" in methods else "sum", exclude, allowed, notes,
+                  condition=cond)
 
 
 # ---- feedback ----------------------------------------------------------------------------------------
