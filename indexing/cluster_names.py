@@ -6,7 +6,7 @@
   **most of its members carry** (``held_terms``: by their metadata where a term is a field's value, else by
   their own best-matching terms). The second term comes from another group of the vocabulary (another
   metadata field) and shares no word with the first, so a name says two things, both true of most of the
-  region; a region where no term is held by half its members is named by its size instead of a guess.
+  region; a region no term describes well enough (``MIN_SUPPORT``) is named by its size instead of a guess.
 - Clusters mostly of texts get their **distinctive terms** by class-based TF-IDF (c-TF-IDF, as in
   BERTopic): a term's frequency in the cluster times log(1 + average words per cluster / its frequency
   over all clusters). Words are counted by scikit-learn's ``CountVectorizer`` with its English stop words.
@@ -138,7 +138,7 @@ def name_clusters(clusters: Clusters, records: Sequence[Record], vectors: np.nda
 CANDIDATES = 25  # the terms best matching a cluster's images that may name it
 MIN_SUPPORT = 0.85  # a region is named by a term only when 85 % of its members carry it
 MIN_SUPPORT_MORE = 0.9  # and a second term only when nine in ten do (chosen on demo-world seeds; README)
-ZERO_SHOT_TOP = 3  # a member without a field for a term carries it when it is among its 3 best terms
+ZERO_SHOT_TOP = 3  # a member without metadata carries a term when it is among its 3 best-matching terms
 SUPPORT_SAMPLE = 2_000  # members a term's support is measured on (seeded), per cluster
 
 
@@ -146,12 +146,14 @@ class Carried:
     """Which members carry which vocabulary terms: by their metadata where they have some (the term is one of
     their short values, or words of one: 'cross' in 'white cross'; so a general word such as 'kitchen' is
     carried only by members whose metadata says it), else by their own vector (the term is among their
-    ``ZERO_SHOT_TOP`` best-matching terms)."""
+    ``ZERO_SHOT_TOP`` best-matching terms). Without ``term_vectors`` only metadata counts (the ground truth an
+    evaluation scores names against): a member without metadata carries nothing."""
 
     def __init__(self, records: Sequence[Record], vectors: np.ndarray, vocabulary: Vocabulary,
-                 term_vectors: np.ndarray):
+                 term_vectors: np.ndarray | None = None):
         self.records, self.vectors, self.vocabulary, self.term_vectors = records, vectors, vocabulary, term_vectors
         self.words = [t.lower().split() for t in vocabulary.terms]
+        self.index = {t: j for j, t in enumerate(vocabulary.terms)}
         self._values: dict[int, set[str]] = {}
 
     def values(self, i: int) -> set[str]:
@@ -161,41 +163,43 @@ class Carried:
                                if isinstance(v, str) and 0 < len(v.split()) <= 3}
         return self._values[i]
 
+    def held(self, members: np.ndarray, terms: np.ndarray) -> np.ndarray:
+        """(members × terms) booleans: whether each member carries each term (indices into the vocabulary)."""
+        top = (np.zeros((len(members), 0), int) if self.term_vectors is None else
+               np.argsort(-(np.asarray(self.vectors[members], np.float32) @ self.term_vectors.T), axis=1,
+                          kind="stable")[:, :ZERO_SHOT_TOP])
+        held = np.zeros((len(members), len(terms)), bool)
+        for row, i in enumerate(members):
+            values = self.values(int(i))
+            for col, j in enumerate(terms):
+                held[row, col] = (any(f" {' '.join(self.words[j])} " in v for v in values) if values
+                                  else j in top[row])
+        return held
+
     def support(self, members: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """The share of ``members`` carrying each candidate term (a seeded sample of large clusters)."""
         if len(members) > SUPPORT_SAMPLE:
             members = np.sort(np.random.default_rng(0).choice(members, SUPPORT_SAMPLE, replace=False))
-        top = np.argsort(-(np.asarray(self.vectors[members], np.float32) @ self.term_vectors.T), axis=1,
-                         kind="stable")[:, :ZERO_SHOT_TOP]
-        held = np.zeros((len(members), len(candidates)), bool)
-        for row, i in enumerate(members):
-            values = self.values(int(i))
-            for col, j in enumerate(candidates):
-                if values:
-                    held[row, col] = any(f" {' '.join(self.words[j])} " in v for v in values)
-                else:
-                    held[row, col] = j in top[row]
-        return held.mean(axis=0)
-
-    def carries(self, i: int, terms: Sequence[str]) -> bool:
-        """Whether member ``i`` carries every one of ``terms`` (for the picture drawn above a name)."""
-        index = {t: j for j, t in enumerate(self.vocabulary.terms)}
-        return all(self.support(np.array([i]), np.array([index[t]]))[0] == 1.0 for t in terms)
+        return self.held(members, candidates).mean(axis=0)
 
     def exemplar(self, terms: Sequence[str], images: np.ndarray, centroid: np.ndarray) -> int | None:
-        """The image member nearest the centre that carries every term (the nearest image when unnamed)."""
-        order = images[np.argsort(-(np.asarray(self.vectors[images], np.float32) @ centroid), kind="stable")]
+        """The image member nearest the centre that carries every term (the nearest image when unnamed), among
+        the 200 nearest."""
+        order = images[np.argsort(-(np.asarray(self.vectors[images], np.float32) @ centroid), kind="stable")][:200]
+        if not len(order):
+            return None
         if not terms:
-            return int(order[0]) if len(order) else None
-        return next((int(i) for i in order[:200] if self.carries(int(i), terms)), None)
+            return int(order[0])
+        carriers = self.held(order, np.array([self.index[t] for t in terms])).all(axis=1)
+        return int(order[np.argmax(carriers)]) if carriers.any() else None
 
 
 def held_terms(centroid: np.ndarray, members: np.ndarray, carried: Carried,
                n_terms: int = TERMS_PER_NAME) -> tuple[str, ...]:
     """Up to ``n_terms`` terms carried by most members (the first by ``MIN_SUPPORT`` of them, any further one by
-    ``MIN_SUPPORT_MORE``): among the
-    ``CANDIDATES`` terms best matching the centroid, the most carried first (ties: the better match), never
-    two of one group (metadata field) nor two sharing a word. None when even the best is weak."""
+    ``MIN_SUPPORT_MORE``): among the ``CANDIDATES`` terms best matching the centroid, the most carried first
+    (ties: the better match), never two of one group (metadata field) nor two sharing a word. None when even the
+    best is weak."""
     vocabulary = carried.vocabulary
     candidates = np.argsort(-(carried.term_vectors @ centroid), kind="stable")[:CANDIDATES]
     support = carried.support(members, candidates)

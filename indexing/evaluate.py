@@ -389,11 +389,12 @@ def demo_cluster_names(encoder: Encoder, seed: int, n: int | None = None) -> dic
     from indexing.ingest import read_item
     from indexing.media import decode_image
 
-    records, pictures, texts = [], [], []
+    records, pictures, texts, seen = [], [], [], set()
     for item in demo_plan(n or DEFAULT_N, seed, pair_share=DEMO_PAIR_SHARE).items:
         record, data = read_item(item)
-        if record.id in {r.id for r in records}:
+        if record.id in seen:
             continue  # a repeated caption: stored once, as the Ingest page stores it
+        seen.add(record.id)
         (pictures if data is not None else texts).append((len(records), data if data is not None else record.text))
         records.append(record)
     vectors = np.zeros((len(records), encoder.dim), np.float32)
@@ -406,15 +407,14 @@ def demo_cluster_names(encoder: Encoder, seed: int, n: int | None = None) -> dic
     for method, terms in (("default_vocabulary", default_terms(records)), ("attribute_words", attribute_words)):
         vocabulary = Vocabulary.of(terms, records)
         names = name_clusters(found, records, vectors, encoder, vocabulary)
-        truth = Carried(records, vectors, vocabulary, np.zeros((len(vocabulary.terms), encoder.dim), np.float32))
-        index = {t: j for j, t in enumerate(vocabulary.terms)}
+        truth = Carried(records, vectors, vocabulary)  # metadata only
         shares, contradicted = [], []
         for c, name in enumerate(names):
             if name.method not in ("zero-shot", "size"):
                 continue  # text regions keep their c-TF-IDF words: not vocabulary terms
             members = np.flatnonzero(found.labels == c)
             for term in name.terms:
-                share = float(truth.support(members, np.array([index[term]]))[0])
+                share = float(truth.support(members, np.array([truth.index[term]]))[0])
                 shares.append(share)
                 if share < 0.5:
                     contradicted.append([name.label, term, round(share, 3)])
@@ -465,20 +465,16 @@ def evaluate(encoder: Encoder, world_name: str = "shapes", seed: int = world.DEF
         if names != ["cluster_names"]:
             raise InputError("The demo world (what the Ingest page loads) is evaluated by --task cluster_names; "
                              "the other tasks run on --world shapes.")
-        if on_task:
-            on_task("cluster_names", None)
-        started = time.perf_counter()
-        result = {"cluster_names": demo_cluster_names(encoder, seed)}
-        if on_task:
-            on_task("cluster_names", time.perf_counter() - started)
-        return result
-    w = TestWorld(encoder, seed, combos if combos is not None else world.combination_world(seed))
+        runs = {"cluster_names": lambda: demo_cluster_names(encoder, seed)}
+    else:
+        w = TestWorld(encoder, seed, combos if combos is not None else world.combination_world(seed))
+        runs = {name: (lambda name=name: TASKS[name](w)) for name in names}
     result = {}
-    for name in names:
+    for name, run in runs.items():
         if on_task:
             on_task(name, None)
         started = time.perf_counter()
-        result[name] = TASKS[name](w)
+        result[name] = run()
         if on_task:
             on_task(name, time.perf_counter() - started)
     return result
