@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from indexing.judging import family_of
+from indexing.judging import split_run_name
 from indexing.metrics import METRICS, agreement, evaluate_run
 
 
@@ -14,7 +14,7 @@ def metrics_tables(runs: dict, qrels: dict) -> tuple[pd.DataFrame, pd.DataFrame]
     rows, per_query = [], []
     for name, run in sorted(runs.items()):
         m = evaluate_run(name, run, qrels)
-        family, method = family_of(name), name.split("/", 1)[-1]
+        family, method = split_run_name(name)
         rows.append({"family": family, "method": method, **{k: round(v, 4) for k, v in m.mean.items()},
                      "judged queries": len(m.per_query),
                      # over the judged queries only: a query nobody judged yet says nothing about this method

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,22 +44,17 @@ class Stages:
         with self._lock:
             self.seconds[stage] += seconds
 
-    def timer(self, stage: str) -> "_Timer":
-        return _Timer(self, stage)
+    @contextmanager
+    def timer(self, stage: str) -> Iterator[None]:
+        """Add the time the ``with`` block takes to ``stage``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(stage, time.perf_counter() - started)
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(v, 4) for k, v in self.seconds.items()}
-
-
-class _Timer:
-    def __init__(self, stages: Stages, stage: str):
-        self.stages, self.stage = stages, stage
-
-    def __enter__(self) -> None:
-        self.start = time.perf_counter()
-
-    def __exit__(self, *_) -> None:
-        self.stages.add(self.stage, time.perf_counter() - self.start)
 
 
 @dataclass
@@ -218,11 +214,10 @@ class Ingestor:
             except Exception as exc:  # never a whole batch for one item
                 out.failures.append(Failure(item.source, f"cannot be decoded: {one_line(exc)}"))
         if out.pixels:
-            started = time.perf_counter()
-            out.batch = torch.stack(out.pixels)
-            if self.encoder.device == "cuda":
-                out.batch = out.batch.pin_memory()  # here, so the copy to the GPU does not wait on it
-            stages.add("preprocess", time.perf_counter() - started)
+            with stages.timer("preprocess"):
+                out.batch = torch.stack(out.pixels)
+                if self.encoder.device == "cuda":
+                    out.batch = out.batch.pin_memory()  # here, so the copy to the GPU does not wait on it
         return out
 
     def _write(self, prepared: Prepared, summary: Summary, writer: ThreadPoolExecutor) -> None:
@@ -272,6 +267,7 @@ def read_item(item: Pending) -> tuple[Record, bytes | None]:
 
 
 def _timed(stages: Stages, stage: str, fn: Callable, *args):
+    """``fn(*args)``, its time added to ``stage`` (for work handed to another thread)."""
     with stages.timer(stage):
         return fn(*args)
 
@@ -323,12 +319,11 @@ def _in_order(pool: ThreadPoolExecutor, fn: Callable, items: Iterator, ahead: in
     the caller waits for the next one is ``stages``' "waiting")."""
     pending: list[Future] = []
 
+    stages = stages or Stages()
+
     def next_result():
-        started = time.perf_counter()
-        result = pending.pop(0).result()
-        if stages is not None:
-            stages.add("waiting", time.perf_counter() - started)
-        return result
+        with stages.timer("waiting"):
+            return pending.pop(0).result()
 
     for item in items:
         pending.append(pool.submit(fn, item))

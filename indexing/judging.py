@@ -50,9 +50,10 @@ def run_name(family: str, method: str) -> str:
     return f"{family}/{method}"
 
 
-def family_of(run: str) -> str:
-    """The query family of a run's name ('compose' of 'compose/sum')."""
-    return run.split("/", 1)[0]
+def split_run_name(run: str) -> tuple[str, str]:
+    """(query family, method) of a run's name: ('compose', 'sum') of 'compose/sum'."""
+    family, _, method = run.partition("/")
+    return family, method
 
 
 def by_family(run: dict[str, dict[str, float]], queries: list[SavedQuery], method: str) -> dict[str, dict]:

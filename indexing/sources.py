@@ -147,12 +147,8 @@ def plan_paths(paths: Iterable[str | Path]) -> Plan:
         path = Path(raw)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
-        elif path.is_file():
+        elif path.exists():  # a file; a device or pipe is refused by ``read_bounded`` like any file, unread
             files = [path]
-        elif path.exists():
-            plan.failures.append(Failure(shown_name(str(path)), "not a regular file (a device, pipe or socket is "
-                                         "never read); give files or folders"))
-            continue
         else:
             plan.failures.append(Failure(shown_name(str(path)), "no such file or folder"))
             continue
