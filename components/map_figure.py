@@ -197,7 +197,9 @@ def map_figure(coords: np.ndarray, records: Sequence[Record], colours: list[str]
                                marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "red"}}))
     # The top margin keeps plotly's toolbar above the legend. Pan as the default drag (box and lasso are in
     # the toolbar): with lasso as the default, Streamlit turns click-selection off and a click does nothing.
-    legend = ({"orientation": "h", "x": 0, "xanchor": "left", "y": -0.01, "yanchor": "top"} if legend_below
+    # With a colour bar on the right the legend (query, top-k) goes under the plot, or the two would overlap.
+    legend = ({"orientation": "h", "x": 0, "xanchor": "left", "y": -0.01, "yanchor": "top"}
+              if legend_below or values is not None
               else {"y": 1, "yanchor": "top"})
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 36, "b": 0},
                       legend={"itemsizing": "constant", **legend},

@@ -59,6 +59,7 @@ def test_conditional_similarity_is_one_sequential_scale_at_full_opacity_with_a_c
     (trace,) = [t for t in fig.data if t.marker.showscale]
     assert trace.marker.opacity == 1.0 and trace.marker.colorscale and len(trace.marker.color) == 100
     assert trace.marker.colorbar.title.text == "similarity percentile"
+    assert fig.layout.legend.orientation == "h"  # the legend under the plot: the colour bar has the right side
 
 def test_a_click_selects_and_the_toolbar_keeps_off_the_legend():
     fig = map_figure(np.zeros((2, 2), np.float32), records(["red", "blue"]), ["red", "blue"])
