@@ -4,7 +4,7 @@
 
 For each model (ViT-B-32 with random weights where its pretrained ones are not cached: the time is the
 same) and method: median milliseconds for one heatmap of a 512 px image, computed as a card's "Why?"
-does (``indexing.explain.heatmap``), after one warm-up.
+does (``indexing.model.explain.heatmap``), after one warm-up.
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import time
 import torch
 
 from benchmarks.report import parser, print_figures
-from indexing import explain, world
-from indexing.encoder import Encoder
-from indexing.models import resolve
+from indexing.model import explain
+from indexing.shapes import world
+from indexing.model.encoder import Encoder
+from indexing.model.zoo import resolve_model
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -37,7 +38,7 @@ def main() -> None:
     image = world.pair_world(1, 2_000_001, size=512)[0].image
     result: dict = {"torch_threads": torch.get_num_threads()}
     for name in args.models.split(","):
-        spec = resolve(name, None if name == "simlab-shapes" else "none")
+        spec = resolve_model(name, None if name == "simlab-shapes" else "none")
         encoder = Encoder(spec)
         target = encoder.encode_texts(["a red circle"])[0]
         for method in explain.METHODS:

@@ -29,13 +29,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from benchmarks.report import parser
-from indexing.encoder import Encoder
-from indexing.ingest import default_workers
-from indexing.media import decode_image, thumbnail_bytes
+from indexing.model.encoder import Encoder
+from indexing.ingest.pipeline import default_workers
+from indexing.ingest.media import decode_image, thumbnail_bytes
 from indexing.lab import open_lab
-from indexing.models import ModelUnavailable, resolve
-from indexing.settings import DEVICES, Settings
-from indexing.sources import plan_uploads
+from indexing.model.zoo import ModelUnavailable, resolve_model
+from indexing.core.settings import DEVICES, Settings
+from indexing.ingest.sources import plan_uploads
 
 
 def photo_like_jpegs(n: int, seed: int = 0) -> list[bytes]:
@@ -81,7 +81,7 @@ def measure(model: str, n_images: int, batch: int, repeats: int = 3, device: str
             config: str | None = None) -> dict:
     """Raw, decode-only and full-ingest rates, interleaved ``repeats`` times (medians), so drift hits all
     alike; plus the seconds each ingest stage took in the median ingest run."""
-    spec = resolve(config, None) if config else resolve(model, "none")
+    spec = resolve_model(config, None) if config else resolve_model(model, "none")
     encoder = Encoder(spec, device, batch_size=batch)
     workers = workers or default_workers(encoder.device)
     jpegs = photo_like_jpegs(n_images)

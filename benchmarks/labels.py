@@ -30,12 +30,12 @@ def click_ms(labels, qid: str, annotator: str, rounds: int = 50) -> float:
 def measure(judgments: int, queries: int) -> dict:
     from streamlit.testing.v1 import AppTest
 
-    from indexing.demo import demo_plan
-    from indexing.labels import LabelStore
+    from indexing.shapes.demo import demo_plan
+    from indexing.labels.label_store import LabelStore
     from indexing.lab import open_lab
-    from indexing.query_specs import NeighboursQuery, Source
-    from indexing.settings import load_settings
-    from indexing.trec import import_qrels
+    from indexing.query.specs import NeighboursQuery, Source
+    from indexing.core.settings import load_settings
+    from indexing.labels.trec import import_qrels
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(SIMLAB_DATA=f"{tmp}/data", SIMLAB_MODEL=str(REPO / "tests/fixtures/tiny-clip.json"),

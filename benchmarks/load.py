@@ -273,11 +273,11 @@ def measure(sessions: int, rounds: int, items: int, app_processes: int = 1, clie
             chroma = start_chroma(Path(tmp) / "chroma-server", port)
             stack.callback(stop, chroma)
             env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
-        from indexing.demo import demo_plan
+        from indexing.shapes.demo import demo_plan
         from indexing.lab import open_lab
-        from indexing.labels import LabelStore
-        from indexing.query_specs import NeighboursQuery, Source
-        from indexing.settings import load_settings
+        from indexing.labels.label_store import LabelStore
+        from indexing.query.specs import NeighboursQuery, Source
+        from indexing.core.settings import load_settings
 
         open_lab(load_settings(env)).ingest(demo_plan(items))
         labels = LabelStore(Path(tmp))

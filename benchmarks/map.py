@@ -34,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.report import parser, print_figures
-from components.map_figure import LABELLED_UP_TO, colour_values, map_figure
-from components.map_view import region_points
-from indexing.projection import MapParams, fit, locate, warm_up
-from indexing.query_runner import Snapshot
-from indexing.store import Record
+from components.map.figure import LABELLED_UP_TO, colour_values, map_figure
+from components.map.view import region_points
+from indexing.maps.projection import MapParams, fit, locate, warm_up
+from indexing.query.runner import Snapshot
+from indexing.store.chroma import Record
 
 
 def synthetic(n: int, dim: int = 512, centres: int = 30, seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:
@@ -68,17 +68,17 @@ def peak_rss_mb() -> float:
 
 def regions(records: list[Record], vectors: np.ndarray, coords: np.ndarray) -> dict:
     """Names, pictures and the two-model comparison on the same synthetic collection."""
-    from components.map_figure import Regions
-    from indexing.cluster_names import Vocabulary, default_terms, name_clusters
-    from indexing.clusters import cluster
-    from indexing.compare import knn_agreement, sample
-    from indexing.encoder import Encoder
-    from indexing.models import resolve
+    from components.map.figure import Regions
+    from indexing.maps.names import Vocabulary, default_terms, name_clusters
+    from indexing.maps.clusters import cluster
+    from indexing.maps.compare import knn_agreement, sample
+    from indexing.model.encoder import Encoder
+    from indexing.model.zoo import resolve_model
 
     start = time.perf_counter()
     found = cluster(vectors)
     cluster_s = time.perf_counter() - start
-    encoder = Encoder(resolve("ViT-B-32", "none"))
+    encoder = Encoder(resolve_model("ViT-B-32", "none"))
     start = time.perf_counter()
     names = name_clusters(found, records, vectors, encoder, Vocabulary.of(default_terms(records), records))
     names_s = time.perf_counter() - start
@@ -150,7 +150,7 @@ def selection_round(coords: np.ndarray, records: list[Record]) -> dict:
     the CSV (built only when downloaded) timed apart."""
     from types import SimpleNamespace
 
-    from components.map_view import region_from_event, region_shape, selected_indices, selection_csv
+    from components.map.view import region_from_event, region_shape, selected_indices, selection_csv
 
     (x0, y0), (x1, y1) = np.percentile(coords[:, :2], [35, 65], axis=0)
     event = SimpleNamespace(selection={"points": [{"x": float(x0), "y": float(y0)}],  # plotly sends every point;
@@ -173,7 +173,7 @@ def first_map() -> dict:
     """In this (new) process: open the lab, then time what the Map page does on its first open."""
     start = time.perf_counter()
     from indexing.lab import open_lab
-    from indexing.map_jobs import MapJobs
+    from indexing.maps.jobs import MapJobs
 
     lab = open_lab()
     startup_s = time.perf_counter() - start

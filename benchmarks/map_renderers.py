@@ -28,8 +28,8 @@ from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_app
 
 PAGE = '''
 import numpy as np, pandas as pd, streamlit as st
-from components.map_figure import map_figure
-from indexing.store import Record
+from components.map.figure import map_figure
+from indexing.store.chroma import Record
 
 st.set_page_config(layout="wide")
 coords = np.load({coords!r})

@@ -16,7 +16,7 @@ chroma_recall_at_10: its overlap with exact search, for comparison (no page uses
 
 --compact instead compares representations of the same N vectors for exact-search at scale: float32 (what
 the pages use), float16, and int8 codes whose shortlist of 100 is re-ranked from the full float32 vectors
-kept in a memory-mapped file (``indexing.compact``): bytes per vector, share of float32 memory, recall@10
+kept in a memory-mapped file (``indexing.store.compact``): bytes per vector, share of float32 memory, recall@10
 against exact float32 search, p50/p95 ms per query; and, from ``query_runner.COMPACT_FROM`` items,
 query_runner: the pages' own path at that size (``query_runner.run`` over the memory-mapped file, which
 then searches the int8 codes and re-scores its shortlist exactly).
@@ -31,13 +31,13 @@ import chromadb
 import numpy as np
 
 from benchmarks.report import parser, print_figures
-from indexing.compose import ComposeInputs, compose_scores
-from indexing.condition import ConditionInputs, condition_scores, text_basis
-from indexing import query_runner
-from indexing.query_runner import Context, Snapshot, run
-from indexing.query_specs import NeighboursQuery, Source
-from indexing.ranking import keep_only, rank, top_k
-from indexing.store import Record, Store
+from indexing.query.compose import ComposeInputs, compose_scores
+from indexing.query.condition import ConditionInputs, condition_scores, text_basis
+from indexing.query import runner as query_runner
+from indexing.query.runner import Context, Snapshot, run
+from indexing.query.specs import NeighboursQuery, Source
+from indexing.core.ranking import keep_only, rank, top_k
+from indexing.store.chroma import Record, Store
 
 
 def unit(n: int, dim: int, seed: int) -> np.ndarray:
@@ -109,7 +109,7 @@ def measure_compact(n: int, dim: int, queries: int, shortlist: int = 100) -> dic
     """float32 vs float16 vs int8 + re-rank on the same clustered vectors, one run."""
     import torch
 
-    from indexing.compact import Int8Vectors, search
+    from indexing.store.compact import Int8Vectors, search
 
     gallery = unit(n, dim, 0)
     probes = unit(queries, dim, 1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 
 
 def _auth_configured() -> bool:

@@ -8,8 +8,8 @@ import streamlit as st
 from PIL import Image
 
 from components.why import Explainer, why_image
-from indexing.blobs import Blobs
-from indexing.store import Hit, Record
+from indexing.store.blobs import Blobs
+from indexing.store.chroma import Hit, Record
 
 
 def metadata_line(metadata: dict) -> str:

@@ -7,8 +7,8 @@ import streamlit as st
 
 from components.cards import item_card
 from components.why import Explainer
-from indexing.blobs import Blobs
-from indexing.store import Record
+from indexing.store.blobs import Blobs
+from indexing.store.chroma import Record
 
 
 def gallery(records: Sequence[Record], blobs: Blobs, columns: int = 4,

@@ -5,22 +5,22 @@ import json
 
 import streamlit as st
 
-from components.plain import md_escape
-from indexing.adapter import stamp as adapter_stamp
-from indexing.errors import SimLabError
+from components.safe_text import md_escape
+from indexing.query.adapter import stamp as adapter_stamp
+from indexing.core.errors import SimLabError
 from indexing.lab import Lab, load_encoder, open_lab
-from indexing.judging import RUN_DEPTH
-from indexing.labels import SavedQuery
-from indexing.models import ModelSpec, resolve
-from indexing.query_runner import Ranking
-from indexing.query_specs import from_json
-from indexing.settings import Settings, load_settings
-from indexing.store import open_client
+from indexing.labels.judging import RUN_DEPTH
+from indexing.labels.label_store import SavedQuery
+from indexing.model.zoo import ModelSpec, resolve_model
+from indexing.query.runner import Ranking
+from indexing.query.specs import from_json
+from indexing.core.settings import Settings, load_settings
+from indexing.store.chroma import open_client
 
 
 @st.cache_resource(show_spinner="Choosing a model…", ttl=3600)
 def _spec(model: str, pretrained: str | None) -> ModelSpec:
-    return resolve(model, pretrained)
+    return resolve_model(model, pretrained)
 
 
 @st.cache_resource(show_spinner="Loading the model…")

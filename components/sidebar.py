@@ -4,14 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from components.access import require_access
-from components.plain import md_escape
+from components.safe_text import md_escape
 from components.resources import LabUnavailable, check_store, get_lab, open_cached_lab
 from components.state import Keys, init_state
 from components.theme import apply_css
 from components.why import method_picker
 from indexing.lab import Lab
-from indexing.models import AUTO, BUNDLED_NAME, PRETRAINED_NAME
-from indexing.settings import load_settings
+from indexing.model.zoo import AUTO, BUNDLED_NAME, PRETRAINED_NAME
+from indexing.core.settings import load_settings
 
 
 def model_options() -> list[str]:

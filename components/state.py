@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.url_state import UrlField
-from indexing.query_specs import DEFAULT_K
+from indexing.query.specs import DEFAULT_K
 
 
 class Keys:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.plain import md_escape
+from components.safe_text import md_escape
 
 REPEATS = "the same content twice in this batch, stored once"
 DEMO_REPEATS = "captions the generated demo world repeats (its generator writes some captions twice), stored once"

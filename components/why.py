@@ -1,7 +1,7 @@
 """The "Why?" control of an image card: a heatmap of which regions match the query, drawn over the image.
 
 Computed only for the card that asks (a toggle), cached per item, target and method, never on a
-widget change elsewhere. The engine is ``indexing.explain``; what a page's results are explained
+widget change elsewhere. The engine is ``indexing.model.explain``; what a page's results are explained
 against is ``Lab.why(spec)``.
 """
 from __future__ import annotations
@@ -13,13 +13,13 @@ from functools import cached_property
 import numpy as np
 import streamlit as st
 
-from components.plain import md_escape
+from components.safe_text import md_escape
 from components.resources import cache_key
-from indexing.errors import SimLabError
-from indexing.explain import METHODS, Why, dense_method_available, overlay
+from indexing.core.errors import SimLabError
+from indexing.model.explain import METHODS, Why, dense_method_available, overlay
 from indexing.lab import Lab
-from indexing.query_specs import QuerySpec
-from indexing.ranking import normalise
+from indexing.query.specs import QuerySpec
+from indexing.core.ranking import normalise
 
 METHOD_KEY = "why-method"
 METHOD_LABELS = {"dense": "dense features (MaskCLIP)", "occlusion": "occlusion"}

@@ -1,1 +1,3 @@
-"""SimLab's engine: media, encoder, store, queries and the command line. Never imports Streamlit."""
+"""SimLab's engine, in rooms that import only downward: core → model → store → ingest → shapes → query → maps →
+labels → evaluation, with ``lab`` (the façade pages use) and ``cli`` (``python -m indexing``) on top.
+Never imports Streamlit."""

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexing.query_specs import DEFAULT_K  # light (numpy): the help text names it
+from indexing.query.specs import DEFAULT_K  # light (numpy): the help text names it
 
 if TYPE_CHECKING:
     from indexing.lab import Lab
-    from indexing.query_specs import QuerySpec
-    from indexing.sources import Plan
+    from indexing.query.specs import QuerySpec
+    from indexing.ingest.sources import Plan
 
 # Heavy modules (torch, chromadb, ray) are imported inside the commands that use them, so `--help` and a
 # mistyped argument answer at once.
@@ -23,7 +23,7 @@ METRIC_KEYS = {"nDCG@10": "ndcg@10", "P@10": "p@10", "Recall@k": "recall@100", "
 
 
 def _ingest_with_progress(lab: "Lab", plan: "Plan", engine: str = "plain", ray_address: str | None = None) -> dict:
-    from indexing.progress import terminal_progress
+    from indexing.core.progress import terminal_progress
 
     with terminal_progress("ingest", "item") as progress:
         return lab.ingest(plan, progress, engine, ray_address).as_dict()
@@ -40,25 +40,25 @@ def _report(summary: dict) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from indexing.lab import open_lab
-    from indexing.sources import plan_paths
+    from indexing.ingest.sources import plan_paths
 
     return _report(_ingest_with_progress(open_lab(), plan_paths(args.paths), args.engine, args.ray_address))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from indexing.demo import DEMO_PAIR_SHARE, demo_plan
+    from indexing.shapes.demo import DEMO_PAIR_SHARE, demo_plan
     from indexing.lab import open_lab
 
     return _report(_ingest_with_progress(open_lab(), demo_plan(args.n, args.seed, pair_share=DEMO_PAIR_SHARE)))
 
 
 def _search_spec(args: argparse.Namespace) -> "QuerySpec":
-    from indexing.query_specs import NeighboursQuery, QueryError, Source, from_json
+    from indexing.query.specs import NeighboursQuery, QueryError, Source, from_json
 
     if args.spec:
         text = args.spec
         if not text.lstrip().startswith("{"):  # a file holding the spec
-            from indexing.media import read_bounded
+            from indexing.ingest.media import read_bounded
 
             try:
                 text = read_bounded(Path(text), 1024 * 1024, "spec file").decode("utf-8")
@@ -71,7 +71,7 @@ def _search_spec(args: argparse.Namespace) -> "QuerySpec":
         except (ValueError, RecursionError):
             raise QueryError("--spec is not JSON a query can be read from (too deep or too large a number).") from None
         return from_json(data)
-    from indexing.media import MAX_IMAGE_BYTES, read_bounded
+    from indexing.ingest.media import MAX_IMAGE_BYTES, read_bounded
 
     source = Source(text=args.text, item=args.item,  # an image's size is checked before it is read
                     image=read_bounded(Path(args.image), MAX_IMAGE_BYTES, "image") if args.image else None)
@@ -108,13 +108,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from indexing.evaluate import evaluate
+    from indexing.evaluation.evaluate import evaluate
     from indexing.lab import open_lab
 
     lab = open_lab()
     result = {}
     if args.genecis or args.cirr or args.fashioniq:
-        from indexing import cirr, fashioniq, genecis
+        from indexing.evaluation import cirr, fashioniq, genecis
 
         if args.genecis:
             images = Path(args.genecis_images) if args.genecis_images else None
@@ -137,7 +137,7 @@ def _evaluate_with_progress(run, tasks: str) -> dict:
     """Run ``run(on_task)`` with a tqdm bar of tasks on stderr and each task's time written under it."""
     from tqdm import tqdm
 
-    from indexing.evaluate import parse_tasks
+    from indexing.evaluation.evaluate import parse_tasks
 
     with tqdm(total=len(parse_tasks(tasks)), unit="task", desc="evaluate", file=sys.stderr) as bar:
         def on_task(name: str, seconds: float | None) -> None:
@@ -151,10 +151,10 @@ def _evaluate_with_progress(run, tasks: str) -> dict:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from indexing.probes import MIN_CAPTION_WORDS, ORDER_VARIANTS, collection_order, world_probes
+    from indexing.evaluation.probes import MIN_CAPTION_WORDS, ORDER_VARIANTS, collection_order, world_probes
     from indexing.lab import open_lab
-    from indexing.query_specs import QueryError
-    from indexing.world import evaluation_seed
+    from indexing.query.specs import QueryError
+    from indexing.shapes.world import evaluation_seed
 
     evaluation_seed(args.seed)  # refused before the model loads
     if args.n < 1:
@@ -173,12 +173,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_labels(args: argparse.Namespace) -> int:
     from indexing.lab import open_lab
-    from indexing.labels import LabelStore, checked_annotator
-    from indexing.progress import terminal_progress
-    from indexing.settings import load_settings
-    from indexing.metrics import evaluate_run
-    from indexing.judging import RUN_DEPTH, all_runs
-    from indexing.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, read_qrels, run_text
+    from indexing.labels.label_store import LabelStore, checked_annotator
+    from indexing.core.progress import terminal_progress
+    from indexing.core.settings import load_settings
+    from indexing.labels.metrics import evaluate_run
+    from indexing.labels.judging import RUN_DEPTH, all_runs
+    from indexing.labels.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, read_qrels, run_text
 
     settings = load_settings()
     labels = LabelStore(settings.data_dir)
@@ -244,15 +244,15 @@ def _save_query(args: argparse.Namespace, labels) -> int:
 
 
 def _read_trec_file(path: str, reader):
-    from indexing.texts import decode_text
+    from indexing.ingest.texts import decode_text
 
     return reader(decode_text(Path(path).read_bytes()), path)
 
 
 def _external_metrics(args: argparse.Namespace, labels) -> int:
     """trec_eval's measures for each --run file against --qrels (default: this data directory's judgments)."""
-    from indexing.metrics import TREC_MEASURES, trec_measures
-    from indexing.trec import read_qrels, read_runs
+    from indexing.labels.metrics import TREC_MEASURES, trec_measures
+    from indexing.labels.trec import read_qrels, read_runs
 
     qrels = _read_trec_file(args.qrels, read_qrels) if args.qrels else labels.qrels()
     result: dict[str, dict[str, float]] = {}
@@ -375,12 +375,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # --help and argument errors end here, before any heavy import
-    from indexing.models import ModelUnavailable
-    from indexing.query_specs import QueryError
-    from indexing.ray_ingest import RayUnavailable
-    from indexing.settings import load_settings
-    from indexing.store import DimensionMismatch, StoreUnavailable, store_failure
-    from indexing.writelock import StoreBusy
+    from indexing.model.zoo import ModelUnavailable
+    from indexing.query.specs import QueryError
+    from indexing.ingest.ray_pipeline import RayUnavailable
+    from indexing.core.settings import load_settings
+    from indexing.store.chroma import DimensionMismatch, StoreUnavailable, store_failure
+    from indexing.store.write_lock import StoreBusy
 
     try:
         load_settings()

@@ -7,23 +7,23 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from indexing.adapter import Adapter, load as load_adapter, stamp as adapter_stamp
-from indexing.blobs import Blobs
-from indexing.encoder import Encoder
-from indexing.errors import InputError
-from indexing.explain import Heatmap, Why, heatmap
-from indexing.media import decode_image
-from indexing.generation import WRITING, bump_generation, read_generation
-from indexing.ingest import Ingestor, Summary
-from indexing.models import ModelSpec, resolve
-from indexing.progress import Progress
-from indexing.query_runner import Context, Results, Snapshot, run, why_target
-from indexing.query_specs import QuerySpec
-from indexing.settings import Settings, load_settings
-from indexing.sources import Plan
-from indexing.store import Record, Store, open_client, reopen_client
-from indexing.vector_files import VectorFiles
-from indexing.writelock import write_lock
+from indexing.query.adapter import Adapter, load as load_adapter, stamp as adapter_stamp
+from indexing.store.blobs import Blobs
+from indexing.model.encoder import Encoder
+from indexing.core.errors import InputError
+from indexing.model.explain import Heatmap, Why, heatmap
+from indexing.ingest.media import decode_image
+from indexing.store.generation import WRITING, bump_generation, read_generation
+from indexing.ingest.pipeline import Ingestor, Summary
+from indexing.model.zoo import ModelSpec, resolve_model
+from indexing.core.progress import Progress
+from indexing.query.runner import Context, Results, Snapshot, run, why_target
+from indexing.query.specs import QuerySpec
+from indexing.core.settings import Settings, load_settings
+from indexing.ingest.sources import Plan
+from indexing.store.chroma import Record, Store, open_client, reopen_client
+from indexing.store.vector_files import VectorFiles
+from indexing.store.write_lock import write_lock
 
 EXPLAIN_PX = 600  # an image is explained from a decoding at least this wide (the heatmap reads it at ≤ 576 px)
 
@@ -131,7 +131,7 @@ class Lab:
                 store = self.store
             try:
                 if engine == "ray":
-                    from indexing.ray_ingest import run_on_ray
+                    from indexing.ingest.ray_pipeline import run_on_ray
 
                     return run_on_ray(plan, self.encoder, store, self.blobs, self.settings.device,
                                       self.settings.batch_size, progress, ray_address)
@@ -165,7 +165,7 @@ def open_lab(settings: Settings | None = None, encoder: Encoder | None = None, c
     """Open everything for ``settings`` (default: the environment); pass a cached encoder or client to reuse it."""
     settings = settings or load_settings()
     if encoder is None:
-        encoder = load_encoder(resolve(settings.model, settings.pretrained), settings.batch_size, settings.device)
+        encoder = load_encoder(resolve_model(settings.model, settings.pretrained), settings.batch_size, settings.device)
     client = client or open_client(settings)
     store = Store(client, encoder.spec.key, encoder.spec.label, encoder.dim)
     return Lab(settings, encoder, store, Blobs(settings.data_dir))

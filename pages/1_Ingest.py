@@ -1,13 +1,13 @@
 """Ingest: upload images, texts or zips, or load the demo world; see what was added, skipped and failed."""
 import streamlit as st
 
-from components.ingest_jobs import DEMO_LABEL, job_list, start_ingest
+from components.ingest_board import DEMO_LABEL, job_list, start_ingest
 from components.sidebar import sidebar
 from components.state import Keys
-from indexing.demo import DEMO_PAIR_SHARE, demo_plan
-from indexing.media import IMAGE_SUFFIXES
-from indexing.sources import plan_uploads
-from indexing.texts import TEXT_SUFFIXES
+from indexing.shapes.demo import DEMO_PAIR_SHARE, demo_plan
+from indexing.ingest.media import IMAGE_SUFFIXES
+from indexing.ingest.sources import plan_uploads
+from indexing.ingest.texts import TEXT_SUFFIXES
 
 st.set_page_config(page_title="SimLab · Ingest", layout="wide")
 lab = sidebar()

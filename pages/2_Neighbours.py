@@ -2,14 +2,14 @@
 import streamlit as st
 
 from components.gallery import gallery
-from components.learned import adapter_names, likely_relevant
-from components.plain import md_escape
-from components.query_builder import query_builder, use_item_as_query
+from components.label.fitted import adapter_names, likely_relevant
+from components.safe_text import md_escape
+from components.query.builder import query_builder, use_item_as_query
 from components.resources import cache_key, metadata_values
-from components.save_query import save_query_button
+from components.query.save import save_query_button
 from components.sidebar import sidebar
 from components.why import Explainer
-from indexing.errors import SimLabError
+from indexing.core.errors import SimLabError
 
 st.set_page_config(page_title="SimLab · Neighbours", layout="wide")
 lab = sidebar()

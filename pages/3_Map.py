@@ -3,24 +3,24 @@ import streamlit as st
 
 from components.cards import item_card
 from components.gallery import gallery
-from components.map_data import collection_clusters, collection_map, region_names
-from components.map_figure import LABELLED_UP_TO, Regions, colour_values, map_figure
-from components.map_images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points, picture_size, rings_above
-from components.map_overlay import overlay_of
-from components.map_status import map_status
-from components.model_compare import comparison, other_map, selected_there
-from components.map_view import (map_controls, region_from_event, region_shape, selected_indices, selection_csv,
+from components.map.data import collection_clusters, collection_map, region_names
+from components.map.figure import LABELLED_UP_TO, Regions, colour_values, map_figure
+from components.map.images import ALL_THUMBNAILS_UP_TO, add_pictures, picture_points, picture_size, rings_above
+from components.map.overlay import overlay_of
+from components.map.status import map_status
+from components.map.model_compare import comparison, other_map, selected_there
+from components.map.view import (map_controls, region_from_event, region_shape, selected_indices, selection_csv,
                                  settled_region)
-from components.plain import md_escape
-from components.region_vocabulary import region_vocabulary_editor
+from components.safe_text import md_escape
+from components.map.region_names import region_vocabulary_editor
 from components.resources import cache_key
-from components.save_query import save_query_button
+from components.query.save import save_query_button
 from components.sidebar import sidebar
 from components.state import MapKeys as K
 from components.url_state import load_from_url, save_to_url
 from components.why import Explainer
-from indexing.errors import SimLabError
-from indexing.query_specs import NeighboursQuery, Source
+from indexing.core.errors import SimLabError
+from indexing.query.specs import NeighboursQuery, Source
 
 st.set_page_config(page_title="SimLab · Map", layout="wide")
 lab = sidebar()

@@ -2,17 +2,17 @@
 import streamlit as st
 
 from components.gallery import gallery
-from components.learned import likely_relevant
-from components.map_overlay import map_with_query
-from components.method_columns import method_columns
-from components.plain import md_escape
-from components.reference_picker import reference_layout
-from components.save_query import save_query_button
+from components.label.fitted import likely_relevant
+from components.map.overlay import map_with_query
+from components.query.method_columns import method_columns
+from components.safe_text import md_escape
+from components.query.reference_picker import reference_layout
+from components.query.save import save_query_button
 from components.sidebar import sidebar
 from components.why import Explainer
-from indexing.compose import COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES
-from indexing.errors import SimLabError
-from indexing.query_specs import DEFAULT_LAM, DEFAULT_METHOD_K, ComposeQuery
+from indexing.query.compose import COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES
+from indexing.core.errors import SimLabError
+from indexing.query.specs import DEFAULT_LAM, DEFAULT_METHOD_K, ComposeQuery
 
 st.set_page_config(page_title="SimLab · Compose", layout="wide")
 lab = sidebar()

@@ -3,19 +3,19 @@ import pandas as pd
 import streamlit as st
 
 from components.gallery import gallery
-from components.learned import likely_relevant
-from components.map_figure import similarity_percentile
-from components.map_overlay import map_with_query
-from components.method_columns import method_columns, rank_moves
-from components.plain import md_escape
-from components.reference_picker import reference_layout
-from components.save_query import save_query_button
+from components.label.fitted import likely_relevant
+from components.map.figure import similarity_percentile
+from components.map.overlay import map_with_query
+from components.query.method_columns import method_columns, rank_moves
+from components.safe_text import md_escape
+from components.query.reference_picker import reference_layout
+from components.query.save import save_query_button
 from components.sidebar import sidebar
 from components.why import Explainer
-from components.vocabulary_editor import vocabulary_editor
-from indexing.condition import METHOD_LABELS, SCORE_NAMES
-from indexing.errors import SimLabError
-from indexing.query_specs import DEFAULT_METHOD_K, ConditionQuery
+from components.query.vocabulary import vocabulary_editor
+from indexing.query.condition import METHOD_LABELS, SCORE_NAMES
+from indexing.core.errors import SimLabError
+from indexing.query.specs import DEFAULT_METHOD_K, ConditionQuery
 
 st.set_page_config(page_title="SimLab · Condition", layout="wide")
 lab = sidebar()

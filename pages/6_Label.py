@@ -1,20 +1,20 @@
 """Label: judge pooled results of a saved query, refine with feedback, see metrics, export qrels."""
 import streamlit as st
 
-from components.annotator import annotator
-from components.label_learning import adapter_panel, cutoff_panel
-from components.label_metrics import metrics_panel
-from components.learned import adapter_runs, cutoff_family, plain_run, uncertain_order
-from components.label_queue import judging_card
-from components.label_transfer import export_buttons, import_qrels_form
-from components.plain import md_escape
+from components.label.annotator import annotator
+from components.label.fitted_panels import adapter_panel, cutoff_panel
+from components.label.metrics import metrics_panel
+from components.label.fitted import adapter_runs, cutoff_family, untuned_run, uncertain_order
+from components.label.queue import judging_card
+from components.label.transfer import export_buttons, import_qrels_form
+from components.safe_text import md_escape
 from components.resources import saved_rankings
 from components.sidebar import sidebar
 from components.why import Explainer
-from indexing.errors import SimLabError
-from indexing.labels import LabelStore, qrels_of
-from indexing.judging import HELD_OUT_ADAPTER, all_runs, by_family, pool
-from indexing.query_specs import Feedback, with_feedback
+from indexing.core.errors import SimLabError
+from indexing.labels.label_store import LabelStore, qrels_of
+from indexing.labels.judging import HELD_OUT_ADAPTER, all_runs, by_family, pool
+from indexing.query.specs import Feedback, with_feedback
 
 st.set_page_config(page_title="SimLab · Label", layout="wide")
 lab = sidebar()
@@ -44,7 +44,7 @@ except SimLabError as exc:
     rankings = {}
 items = pool(rankings, int(depth))
 by_id = {r.id: r for r in records}
-probe = plain_run(lab, query) if query.spec is not None else None  # one run serves both panels below
+probe = untuned_run(lab, query) if query.spec is not None else None  # one run serves both panels below
 order = uncertain_order(lab, probe, items) if query.spec is not None and st.toggle(
     "Most uncertain first", key="label-uncertain", help="Judge first the items whose P(relevant) is closest to "
     "0.5: each such judgment teaches the relevance cut-off the most.") else None

@@ -2,13 +2,13 @@
 import pandas as pd
 import streamlit as st
 
-from components.plain import md_escape
+from components.safe_text import md_escape
 from components.probe_chart import probe_figure
 from components.resources import cache_key
 from components.sidebar import sidebar
 from indexing.lab import Lab
-from indexing.probes import MIN_CAPTION_WORDS, caption_fields, collection_order, rows, world_probes
-from indexing.world import DEFAULT_EVAL_SEED
+from indexing.evaluation.probes import MIN_CAPTION_WORDS, caption_fields, collection_order, rows, world_probes
+from indexing.shapes.world import DEFAULT_EVAL_SEED
 
 st.set_page_config(page_title="SimLab · Model check", layout="wide")
 lab = sidebar()

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from indexing.encoder import Encoder
+from indexing.model.encoder import Encoder
 from indexing.lab import Lab, open_lab
-from indexing.models import resolve
-from indexing.settings import load_settings
+from indexing.model.zoo import resolve_model
+from indexing.core.settings import load_settings
 from benchmarks.servers import REPO  # noqa: F401  (one definition, shared with the server helpers)
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -30,7 +30,7 @@ def tiny_env(data_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def tiny_encoder() -> Encoder:
     torch.manual_seed(0)
-    return Encoder(resolve(str(TINY_CONFIG), "none"), batch_size=8)
+    return Encoder(resolve_model(str(TINY_CONFIG), "none"), batch_size=8)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,7 @@ def shapes_encoder() -> Encoder:
     """The bundled trained model (simlab-shapes), loaded offline."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HUB_OFFLINE", "1")
-        return Encoder(resolve("simlab-shapes"), batch_size=64)
+        return Encoder(resolve_model("simlab-shapes"), batch_size=64)
 
 
 @pytest.fixture
@@ -76,6 +76,6 @@ def pytest_runtest_makereport(item, call):
 def _no_background_fits_left():
     """Background map fits a test started must not keep a core busy during the next tests."""
     yield
-    from indexing.map_jobs import stop_all
+    from indexing.maps.jobs import stop_all
 
     stop_all()

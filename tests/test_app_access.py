@@ -1,7 +1,7 @@
 """Sign-in with an allow-list: off by default; with SIMLAB_ALLOWED_EMAILS only listed accounts get in."""
 from streamlit.testing.v1 import AppTest
 
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 from tests.conftest import REPO
 
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32, "client_id": "simlab",
@@ -53,10 +53,10 @@ def test_an_allow_list_without_auth_settings_says_what_to_add(env, monkeypatch):
 
 
 def test_with_sign_in_the_annotator_is_the_signed_in_account_never_typed(env, monkeypatch, tiny_encoder):
-    from indexing.demo import demo_plan
-    from indexing.labels import LabelStore
+    from indexing.shapes.demo import demo_plan
+    from indexing.labels.label_store import LabelStore
     from indexing.lab import open_lab
-    from indexing.query_specs import from_json
+    from indexing.query.specs import from_json
 
     monkeypatch.setenv("SIMLAB_ALLOWED_EMAILS", "@team.example")
     lab = open_lab(load_settings(), encoder=tiny_encoder)

@@ -2,9 +2,9 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indexing.demo import demo_plan
+from indexing.shapes.demo import demo_plan
 from indexing.lab import open_lab
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 from tests.conftest import REPO
 
 COMPOSE = str(REPO / "pages" / "4_Compose.py")
@@ -71,8 +71,8 @@ def test_empty_index_messages(env):
 
 def test_what_a_page_saves_is_the_query_it_showed(demo):
     """Compose's page defaults are the spec's defaults; a saved Condition keeps the edited vocabulary."""
-    from indexing.labels import LabelStore
-    from indexing.query_specs import ComposeQuery, ConditionQuery, Source
+    from indexing.labels.label_store import LabelStore
+    from indexing.query.specs import ComposeQuery, ConditionQuery, Source
 
     labels = LabelStore(demo.settings.data_dir)
     at = AppTest.from_file(COMPOSE, default_timeout=300).run()

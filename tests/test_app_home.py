@@ -2,8 +2,8 @@
 from streamlit.testing.v1 import AppTest
 
 from indexing.lab import open_lab
-from indexing.settings import load_settings
-from indexing.sources import plan_uploads
+from indexing.core.settings import load_settings
+from indexing.ingest.sources import plan_uploads
 from tests.conftest import REPO, image_bytes
 
 

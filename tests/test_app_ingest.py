@@ -1,10 +1,10 @@
 """Ingest page: upload files, see the summary; duplicates and failures are reported, never HTML."""
 from streamlit.testing.v1 import AppTest
 
-from components.ingest_jobs import ingest_jobs
+from components.ingest_board import ingest_jobs
 
 from indexing.lab import open_lab
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 from tests.conftest import REPO, image_bytes
 
 XSS = "<img src=x onerror=alert(1)>"

@@ -2,11 +2,11 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indexing.demo import demo_plan
-from indexing.labels import LabelStore
-from indexing.query_specs import Feedback, from_json
+from indexing.shapes.demo import demo_plan
+from indexing.labels.label_store import LabelStore
+from indexing.query.specs import Feedback, from_json
 from indexing.lab import open_lab
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 from tests.conftest import REPO
 
 PAGE = str(REPO / "pages" / "6_Label.py")
@@ -127,7 +127,7 @@ def test_unjudged_counts_only_judged_queries_and_one_spec_is_one_saved_query(sav
 def test_a_deleted_query_image_is_a_message_not_a_traceback(saved, tmp_path):
     from pathlib import Path
 
-    from indexing.settings import load_settings
+    from indexing.core.settings import load_settings
 
     data = load_settings().data_dir
     (data / "queries").mkdir(exist_ok=True)
@@ -143,7 +143,7 @@ def test_judgments_pay_off_cutoff_uncertain_first_and_an_adapter(env, monkeypatc
     """From judgments made on this data: the Label page shows the cut-off's calibration, orders the pool by
     uncertainty, trains an adapter that Neighbours can use and that the metrics measure held out. The bundled
     model: with random weights the score says nothing and every probability is the base rate."""
-    from indexing.query_specs import NeighboursQuery, Source
+    from indexing.query.specs import NeighboursQuery, Source
 
     monkeypatch.setenv("SIMLAB_MODEL", "simlab-shapes")
     monkeypatch.delenv("SIMLAB_PRETRAINED")
@@ -258,7 +258,7 @@ def test_the_numbers_are_current_after_each_judgment(saved):
 
 
 def test_compose_and_condition_are_rows_of_their_own_and_a_lost_reference_is_skipped(saved, tiny_encoder):
-    from indexing.query_specs import ComposeQuery, ConditionQuery, Source
+    from indexing.query.specs import ComposeQuery, ConditionQuery, Source
 
     lab = open_lab(load_settings(), encoder=tiny_encoder)
     ref = next(r for r in lab.vectors()[0] if r.kind == "image")

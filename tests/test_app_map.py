@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.map_figure import MAX_CATEGORIES, colour_values, map_figure
-from components.map_view import region_points, selection_csv
-from indexing.demo import demo_plan
+from components.map.figure import MAX_CATEGORIES, colour_values, map_figure
+from components.map.view import region_points, selection_csv
+from indexing.shapes.demo import demo_plan
 from indexing.lab import open_lab
-from indexing.settings import load_settings
-from indexing.store import Record
+from indexing.core.settings import load_settings
+from indexing.store.chroma import Record
 from tests.conftest import REPO
 
 PAGE = str(REPO / "pages" / "3_Map.py")
@@ -115,8 +115,8 @@ def test_hover_text_is_escaped_and_csv_cells_are_inert():
 
 
 def test_first_open_shows_a_pca_layout_at_once_then_the_umap_map(demo):
-    from indexing.map_jobs import MapJobs
-    from indexing.projection import MapCache, MapParams
+    from indexing.maps.jobs import MapJobs
+    from indexing.maps.projection import MapCache, MapParams
 
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert not at.exception
@@ -173,7 +173,7 @@ def test_region_points_box_and_lasso():
 def test_a_box_or_lasso_event_becomes_short_url_text_that_selects_the_same_points():
     from types import SimpleNamespace
 
-    from components.map_view import region_from_event
+    from components.map.view import region_from_event
 
     box = SimpleNamespace(selection={"points": [], "box": [{"x": [2.5, -0.5], "y": [-0.5, 1.5]}], "lasso": []})
     assert region_from_event(box) == "box:-0.5,2.5,-0.5,1.5"
@@ -186,8 +186,8 @@ def test_a_box_or_lasso_event_becomes_short_url_text_that_selects_the_same_point
 
 
 def test_a_map_past_the_labelled_size_sends_coordinates_only_and_finds_clicks_by_position(monkeypatch):
-    import components.map_figure as map_figure_module
-    from components.map_view import selected_indices
+    import components.map.figure as map_figure_module
+    from components.map.view import selected_indices
 
     monkeypatch.setattr(map_figure_module, "LABELLED_UP_TO", 50)
     rng = np.random.default_rng(0)
@@ -207,8 +207,8 @@ def test_a_map_past_the_labelled_size_sends_coordinates_only_and_finds_clicks_by
 
 
 def test_the_page_says_what_stops_above_the_labelled_size(demo, monkeypatch):
-    import components.map_figure as map_figure_module
-    import components.map_view as map_view_module
+    import components.map.figure as map_figure_module
+    import components.map.view as map_view_module
 
     for module in (map_figure_module, map_view_module):
         monkeypatch.setattr(module, "LABELLED_UP_TO", 10)
@@ -225,7 +225,7 @@ def test_the_page_says_what_stops_above_the_labelled_size(demo, monkeypatch):
 
 
 def test_settled_region_keeps_a_selection_across_a_layout_change_or_drops_it_saying_so():
-    from components.map_view import region_on_map, settled_region
+    from components.map.view import region_on_map, settled_region
 
     coords = np.array([[0, 0], [1, 1], [2, 2], [10, 10]], np.float32)
     assert settled_region("box:-0.5,1.5,-0.5,1.5", [], False, "L", "L", coords)[:2] == ("box:-0.5,1.5,-0.5,1.5", [0, 1])
@@ -239,7 +239,7 @@ def test_settled_region_keeps_a_selection_across_a_layout_change_or_drops_it_say
 
 
 def test_a_box_drawn_on_the_quick_layout_is_redrawn_around_its_items_on_the_umap_map(demo):
-    from indexing.projection import MapCache, MapParams
+    from indexing.maps.projection import MapCache, MapParams
 
     at = AppTest.from_file(PAGE, default_timeout=300).run()
     assert "quick PCA layout" in " ".join(c.value for c in at.caption)
@@ -256,7 +256,7 @@ def test_a_box_drawn_on_the_quick_layout_is_redrawn_around_its_items_on_the_umap
     kept = at.session_state["map_region"]
     shape = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["selections"][0]
     records, _ = demo.vectors()
-    from indexing.map_jobs import MapJobs
+    from indexing.maps.jobs import MapJobs
 
     coords = MapJobs(demo.settings.data_dir).projection(demo.store.name, [r.id for r in records],
                                                          demo.vectors()[1], MapParams()).coords

@@ -3,9 +3,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from indexing.lab import open_lab
-from indexing.query_specs import NeighboursQuery, Source
-from indexing.settings import load_settings
-from indexing.sources import plan_uploads
+from indexing.query.specs import NeighboursQuery, Source
+from indexing.core.settings import load_settings
+from indexing.ingest.sources import plan_uploads
 from tests.conftest import REPO, image_bytes
 
 XSS = "<img src=x onerror=alert(1)>"

@@ -2,9 +2,9 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indexing.demo import demo_plan
+from indexing.shapes.demo import demo_plan
 from indexing.lab import open_lab
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 from tests.conftest import REPO
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -93,8 +93,8 @@ def test_map_selection_and_label_cards_have_why(demo):
     at.toggle(key=why_toggles(at, "map-sel-")[0]).set_value(True).run()
     assert not at.exception and "what the selected items share" in heat_captions(at)[0]
 
-    from indexing.labels import LabelStore
-    from indexing.query_specs import NeighboursQuery, Source
+    from indexing.labels.label_store import LabelStore
+    from indexing.query.specs import NeighboursQuery, Source
 
     LabelStore(demo.settings.data_dir).save_query("red", NeighboursQuery(Source(text="a red circle"), kind="image"))
     at = AppTest.from_file(str(REPO / "pages/6_Label.py"), default_timeout=300).run()

@@ -3,8 +3,8 @@ import io
 import stat
 import zipfile
 
-from indexing import archive
-from indexing.sources import PendingImage, PendingText, plan_bytes
+from indexing.ingest.pipeline import archive
+from indexing.ingest.sources import PendingImage, PendingText, plan_bytes
 from tests.conftest import image_bytes
 
 

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexing.ingest import Ingestor
-from indexing.labels import LabelStore
-from indexing.metadata import clean_metadata
-from indexing.query_specs import NeighboursQuery, Source
-from indexing.sources import plan_bytes, plan_uploads
-from indexing.store import Record
-from indexing.texts import MAX_TEXT_CHARS
-from indexing.trec import import_qrels, parse_grade
+from indexing.ingest.pipeline import Ingestor
+from indexing.labels.label_store import LabelStore
+from indexing.ingest.metadata import clean_metadata
+from indexing.query.specs import NeighboursQuery, Source
+from indexing.ingest.sources import plan_bytes, plan_uploads
+from indexing.store.chroma import Record
+from indexing.ingest.texts import MAX_TEXT_CHARS
+from indexing.labels.trec import import_qrels, parse_grade
 from tests.conftest import REPO, tiny_env
 
 
@@ -175,7 +175,7 @@ def test_pages_report_faults_in_one_line(lab, monkeypatch):
     """A full disk while judging and a server gone during a page ingest: one line each, no exception box."""
     from streamlit.testing.v1 import AppTest
 
-    from components.ingest_jobs import ingest_jobs
+    from components.ingest_board import ingest_jobs
 
     lab.ingest(plan_uploads([("a.txt", b"one\ntwo\nthree\n")]))
     LabelStore(lab.settings.data_dir).save_query("q", NeighboursQuery(Source(text="one")), qid="q-1")
@@ -208,8 +208,8 @@ def test_pages_report_faults_in_one_line(lab, monkeypatch):
 def test_a_huge_text_item_shows_an_excerpt_and_the_rest_on_request(tmp_path):
     from streamlit.testing.v1 import AppTest
 
-    script = (f"from components.cards import item_card\nfrom indexing.blobs import Blobs\n"
-              f"from indexing.store import Record\n"
+    script = (f"from components.cards import item_card\nfrom indexing.store.blobs import Blobs\n"
+              f"from indexing.store.chroma import Record\n"
               f"item_card(Record('txt-1', 'text', 'big.txt', 'word ' * 1_000_000), Blobs({str(tmp_path)!r}))\n")
     at = AppTest.from_string(script).run()
     assert not at.exception and len(at.text[0].value) < 1000  # not 5 MB of page

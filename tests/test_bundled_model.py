@@ -5,13 +5,13 @@ from `python -m indexing evaluate`.
 """
 from safetensors import safe_open
 
-from indexing import world
-from indexing.evaluate import evaluate
+from indexing.shapes import world
+from indexing.evaluation.evaluate import evaluate
 from indexing.lab import open_lab
-from indexing.demo import DEMO_PAIR_SHARE, demo_plan
-from indexing.models import BUNDLED_WEIGHTS
-from indexing.query_specs import NeighboursQuery, Source
-from indexing.settings import load_settings
+from indexing.shapes.demo import DEMO_PAIR_SHARE, demo_plan
+from indexing.model.zoo import BUNDLED_WEIGHTS
+from indexing.query.specs import NeighboursQuery, Source
+from indexing.core.settings import load_settings
 
 
 def test_weights_are_small_safetensors():

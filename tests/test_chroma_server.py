@@ -1,13 +1,13 @@
 """Server mode: a real `chroma run` started by the test, used through CHROMA_HOST/CHROMA_PORT."""
 import pytest
 
-from indexing.demo import demo_plan
-from indexing.labels import LabelStore
+from indexing.shapes.demo import demo_plan
+from indexing.labels.label_store import LabelStore
 from indexing.lab import open_lab
-from indexing.projection import MapCache, MapParams, get_map
-from indexing.query_specs import NeighboursQuery, Source
-from indexing.settings import load_settings
-from indexing.store import StoreUnavailable, open_client
+from indexing.maps.projection import MapCache, MapParams, get_map
+from indexing.query.specs import NeighboursQuery, Source
+from indexing.core.settings import load_settings
+from indexing.store.chroma import StoreUnavailable, open_client
 from benchmarks.servers import free_port, start_chroma, stop
 
 

@@ -82,8 +82,8 @@ def test_labels_import_export_metrics(tmp_path, folder):
     env = tiny_env(tmp_path / "data")
     run(env, "ingest", str(folder), check_rc=0)
     hits = json.loads(run(env, "search", "--text", "a red square", "--json", check_rc=0).stdout)
-    from indexing.labels import LabelStore
-    from indexing.query_specs import NeighboursQuery, Source
+    from indexing.labels.label_store import LabelStore
+    from indexing.query.specs import NeighboursQuery, Source
 
     LabelStore(tmp_path / "data").save_query("red", NeighboursQuery(Source(text="a red square")), qid="q-red")
     qrels = tmp_path / "in.qrels"
@@ -109,7 +109,7 @@ def test_scripted_pooling_and_one_algorithm_per_metrics_row(tmp_path, folder):
     rows of the metrics and two tags of the run file, never one."""
     env = tiny_env(tmp_path / "data")
     run(env, "ingest", str(folder), check_rc=0)
-    from indexing.sources import image_id
+    from indexing.ingest.sources import image_id
 
     red, blue = (image_id((folder / n).read_bytes()) for n in ("red.png", "blue.png"))
     qids = {}
@@ -191,9 +191,9 @@ def test_help_and_argument_errors_answer_at_once_without_torch_or_chromadb():
 
 @pytest.mark.slow
 def test_search_by_file_name_and_an_indexed_reference_left_out(tmp_path, folder):
-    from indexing.labels import LabelStore
-    from indexing.query_specs import ComposeQuery, Source
-    from indexing.sources import image_id
+    from indexing.labels.label_store import LabelStore
+    from indexing.query.specs import ComposeQuery, Source
+    from indexing.ingest.sources import image_id
 
     env = tiny_env(tmp_path / "data")
     run(env, "ingest", str(folder), check_rc=0)

@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.map_view import selection_csv
-from indexing import cluster_names as cn, world
-from indexing.clusters import Clusters
-from indexing.demo import demo_plan
-from indexing.errors import InputError
-from indexing.evaluate import evaluate
+from components.map.view import selection_csv
+from indexing.maps import names as cn
+from indexing.shapes import world
+from indexing.maps.clusters import Clusters
+from indexing.shapes.demo import demo_plan
+from indexing.core.errors import InputError
+from indexing.evaluation.evaluate import evaluate
 from indexing.lab import open_lab
-from indexing.settings import load_settings
-from indexing.sources import plan_uploads
-from indexing.store import Record
+from indexing.core.settings import load_settings
+from indexing.ingest.sources import plan_uploads
+from indexing.store.chroma import Record
 from tests.conftest import REPO
 
 XSS = "<b>bold</b>"
@@ -137,7 +138,7 @@ def test_bundled_names_agree_with_the_ground_truth_on_an_unseen_seed(shapes_enco
 
 
 def test_region_names_are_escaped_in_the_figure():
-    from components.map_figure import Regions, map_figure
+    from components.map.figure import Regions, map_figure
 
     coords = np.array([[0, 0], [1, 1], [5, 5]], np.float32)
     regions = Regions.of(coords, np.array([0, 0, 1]), [XSS, "plain"])
@@ -191,7 +192,7 @@ def test_map_writes_region_names_from_the_saved_vocabulary(demo):
 
 
 def test_only_names_that_do_not_overlap_are_written_largest_first():
-    from components.map_figure import Regions
+    from components.map.figure import Regions
 
     coords = np.array([[0, 0], [100, 100], [1, 0], [50, 50]], np.float32)  # clusters 0 and 1 nearly coincide
     regions = Regions.of(coords, np.array([0, 1, 0, 2]), ["small name", "a much longer region name", "third"])
@@ -207,14 +208,14 @@ def layout_images(at) -> list[dict]:
 
 
 def test_map_draws_thumbnails_for_a_small_collection_and_exemplars_for_a_large_one(demo, monkeypatch):
-    import components.map_images
+    import components.map.images
 
     at = AppTest.from_file(str(REPO / "pages/3_Map.py"), default_timeout=300).run()
     images = [r for r in demo.vectors()[0] if r.kind == "image"]
     drawn = layout_images(at)
     assert len(drawn) == len(images) and all(d["source"].startswith("data:image/jpeg;base64,") for d in drawn)
     assert any(c.value.startswith("Pictures: every image") for c in at.caption)
-    monkeypatch.setattr(components.map_images, "ALL_THUMBNAILS_UP_TO", 10)  # now "large": one per region
+    monkeypatch.setattr(components.map.images, "ALL_THUMBNAILS_UP_TO", 10)  # now "large": one per region
     at.run()
     regions = [e for e in at.expander if "items" in e.label]
     assert 0 < len(layout_images(at)) <= len(regions) and all(d["yanchor"] == "bottom" for d in layout_images(at))
@@ -223,7 +224,7 @@ def test_map_draws_thumbnails_for_a_small_collection_and_exemplars_for_a_large_o
 
 
 def test_a_picture_above_a_name_keeps_other_names_off_it():
-    from components.map_figure import Regions
+    from components.map.figure import Regions
 
     coords = np.array([[0, 0], [100, 100]], np.float32)
     # region 1's name sits just above region 0's: the names alone do not touch (35 px apart vertically)

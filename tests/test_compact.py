@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from indexing.compact import Int8Vectors, search
-from indexing.ranking import rank
+from indexing.store.compact import Int8Vectors, search
+from indexing.core.ranking import rank
 
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
@@ -38,10 +38,10 @@ def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_res
     """Above COMPACT_FROM items a Neighbours query goes through int8 codes + a re-ranked shortlist (here
     smaller than the collection): its results, with or without a kind filter, an item query's own item left
     out, down to k = MAX_K, are the exact ones with exact scores."""
-    from indexing import query_runner
-    from indexing.query_runner import Context, Snapshot, run
-    from indexing.query_specs import MAX_K, NeighboursQuery, QueryError, Source
-    from indexing.store import Record
+    from indexing.query import runner as query_runner
+    from indexing.query.runner import Context, Snapshot, run
+    from indexing.query.specs import MAX_K, NeighboursQuery, QueryError, Source
+    from indexing.store.chroma import Record
 
     gallery = clustered(n, 64, 3)
     records = [Record(f"id{i}", "image" if i % 3 else "text", "", None) for i in range(len(gallery))]
@@ -66,8 +66,8 @@ def test_the_query_runner_searches_codes_from_compact_from_and_returns_exact_res
 
 
 def test_a_query_is_placed_on_the_map_from_the_compact_scores_where_the_exact_ones_put_it():
-    from indexing.compact import cosines
-    from indexing.projection import locate, place
+    from indexing.store.compact import cosines
+    from indexing.maps.projection import locate, place
 
     gallery = clustered(3000, 64, 4)
     coords = np.random.default_rng(0).normal(size=(len(gallery), 2)).astype(np.float32)

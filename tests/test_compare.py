@@ -6,10 +6,10 @@ import json
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from indexing.compare import aligned, knn_agreement, nearest, reencode_plan
-from indexing.demo import demo_plan
+from indexing.maps.compare import aligned, knn_agreement, nearest, reencode_plan
+from indexing.shapes.demo import demo_plan
 from indexing.lab import open_lab
-from indexing.settings import load_settings
+from indexing.core.settings import load_settings
 from tests.conftest import REPO
 
 

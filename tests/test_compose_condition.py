@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from indexing.compose import ComposeInputs, compose_scores, slerp, split_clauses, weighted_sum
-from indexing.condition import (ConditionError, ConditionInputs, condition_scores, methods_for, parse_condition,
+from indexing.query.compose import ComposeInputs, compose_scores, slerp, split_clauses, weighted_sum
+from indexing.query.condition import (ConditionError, ConditionInputs, condition_scores, methods_for, parse_condition,
                                 project, text_basis)
-from indexing.ranking import normalise, rank, ranks_of, top_k
+from indexing.core.ranking import normalise, rank, ranks_of, top_k
 
 E = np.eye(6, dtype=np.float32)  # axes: 0 shape=star, 1 shape=circle, 2 red, 3 blue, 4 bg teal, 5 bg black
 

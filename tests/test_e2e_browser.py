@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from components.palette import css_colour
+from components.map.palette import css_colour
 from tests.conftest import image_bytes, tiny_env
 from benchmarks.servers import CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_app
 
@@ -289,7 +289,7 @@ def test_home_shows_every_setting_and_an_uploaded_reference_is_left_out(app_url,
     page.get_by_role("textbox", name="Modification", exact=True).press("Enter")
     page.get_by_text("left out of its own results").wait_for()
     settled(page)
-    from indexing.sources import image_id
+    from indexing.ingest.sources import image_id
 
     page.wait_for_function("document.querySelectorAll('[data-testid=stMain] [data-testid=stCode]').length >= 6")
     ids = page.locator("[data-testid=stMain] [data-testid=stCode]").all_inner_texts()  # each card's id
@@ -301,7 +301,7 @@ def test_home_shows_every_setting_and_an_uploaded_reference_is_left_out(app_url,
 def test_a_typed_name_then_grade_keys_credit_every_judgment_to_that_name(page, tmp_path):
     """Type a name and press Enter, judge with the keyboard, leave the page and come back, reload: every
     judgment is stored under that one name (the name box gives way, so a grade key is never typed into it)."""
-    from indexing.labels import LabelStore
+    from indexing.labels.label_store import LabelStore
 
     env = tiny_env(tmp_path / "data")
     subprocess.run([sys.executable, "-m", "indexing", "demo", "--n", "16", "--seed", "3"], env=env, cwd=REPO,

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from indexing import world
-from indexing.evaluate import evaluate, parse_tasks, recall_at
+from indexing.shapes import world
+from indexing.evaluation.evaluate import evaluate, parse_tasks, recall_at
 
 
 def test_recall_at_on_hand_made_rankings():
@@ -26,7 +26,7 @@ def test_training_seeds_are_refused(tiny_encoder):
 
 @pytest.mark.parametrize("seed", [-1, -19, -2_000_001])
 def test_negative_seeds_are_refused_since_a_test_worlds_offsets_would_reach_training_seeds(tiny_encoder, seed):
-    from indexing.probes import world_probes
+    from indexing.evaluation.probes import world_probes
 
     with pytest.raises(ValueError, match="reaches into it"):
         evaluate(tiny_encoder, seed=seed)

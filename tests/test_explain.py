@@ -10,11 +10,12 @@ import pytest
 import torch
 from PIL import Image
 
-from indexing import explain, world
-from indexing.errors import InputError
-from indexing.evaluate import evaluate
-from indexing.query_specs import ComposeQuery, ConditionQuery, NeighboursQuery, QueryError, Source
-from indexing.sources import plan_uploads
+from indexing.model import explain
+from indexing.shapes import world
+from indexing.core.errors import InputError
+from indexing.evaluation.evaluate import evaluate
+from indexing.query.specs import ComposeQuery, ConditionQuery, NeighboursQuery, QueryError, Source
+from indexing.ingest.sources import plan_uploads
 from tests.conftest import REPO, image_bytes, tiny_env
 
 UNSEEN = world.DEFAULT_EVAL_SEED + 41

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from indexing.media import MAX_IMAGE_BYTES, MediaError, decode_image, read_bounded
-from indexing.sources import plan_paths, plan_uploads
-from indexing.texts import read_text_file
+from indexing.ingest.media import MAX_IMAGE_BYTES, MediaError, decode_image, read_bounded
+from indexing.ingest.sources import plan_paths, plan_uploads
+from indexing.ingest.texts import read_text_file
 from tests.conftest import REPO, tiny_env
 
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
@@ -157,7 +157,7 @@ def test_search_image_from_a_device_is_one_line_and_reads_nothing(tmp_path):
 @pytest.mark.parametrize("env", [{"CHROMA_TOKEN": "sekrit-token\nX-Injected: 1"}, {"CHROMA_TOKEN": "sekrit\x07"},
                                  {"CHROMA_HEADERS": '{"Authorization": "Bearer sekrit\\r\\nX: 1"}'}])
 def test_a_secret_with_a_line_break_is_refused_and_never_echoed(tmp_path, env):
-    from indexing.settings import load_settings
+    from indexing.core.settings import load_settings
 
     with pytest.raises(ValueError) as refused:
         load_settings(env)
@@ -169,13 +169,13 @@ def test_a_secret_with_a_line_break_is_refused_and_never_echoed(tmp_path, env):
 
 
 def test_a_windows_line_ending_on_a_token_is_stripped():
-    from indexing.settings import load_settings
+    from indexing.core.settings import load_settings
 
     assert load_settings({"CHROMA_TOKEN": "abc\r", "CHROMA_HOST": "h"}).headers == {"Authorization": "Bearer abc"}
 
 
 def test_settings_that_cannot_take_effect_are_refused_and_a_url_host_is_read_as_one():
-    from indexing.settings import load_settings
+    from indexing.core.settings import load_settings
 
     for env in ({"CHROMA_TENANT": "team"}, {"CHROMA_DATABASE": "prod"}):
         with pytest.raises(ValueError, match="set CHROMA_HOST .* or CHROMA_API_KEY"):
@@ -191,7 +191,7 @@ def test_settings_that_cannot_take_effect_are_refused_and_a_url_host_is_read_as_
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../outside.png", "queries/../../x.png", "~/x.png", "a\\b.png"])
 def test_a_spec_image_path_outside_the_data_directory_is_refused_without_describing_it(path):
-    from indexing.query_specs import QueryError, from_json
+    from indexing.query.specs import QueryError, from_json
 
     for spec in ({"type": "image", "image_path": path}, {"type": "compose", "reference_image": path, "text": "x"}):
         with pytest.raises(QueryError, match="refused") as refused:
@@ -200,7 +200,7 @@ def test_a_spec_image_path_outside_the_data_directory_is_refused_without_describ
 
 
 def test_a_link_out_of_the_data_directory_is_not_followed(lab, tmp_path):
-    from indexing.query_specs import QueryError, Source, ComposeQuery
+    from indexing.query.specs import QueryError, Source, ComposeQuery
 
     lab.ingest(plan_uploads([("good.png", REAL["PNG"])]))
     secret = tmp_path / "secret.png"
@@ -224,7 +224,7 @@ def test_a_link_out_of_the_data_directory_is_not_followed(lab, tmp_path):
     ({"type": "condition", "reference": "img-1", "condition": 3}, "condition must be text, not int"),
 ])
 def test_spec_types_are_refused_not_coerced(spec, message):
-    from indexing.query_specs import QueryError, from_json
+    from indexing.query.specs import QueryError, from_json
 
     with pytest.raises(QueryError, match=re.escape(message)):
         from_json(spec)
@@ -236,7 +236,7 @@ def test_spec_types_are_refused_not_coerced(spec, message):
                     max_leaves=12),
        st.sampled_from(["text", "image", "item", "compose", "condition"]))
 def test_any_json_a_spec_can_hold_is_a_spec_or_a_query_error(value, kind):
-    from indexing.query_specs import QueryError, from_json
+    from indexing.query.specs import QueryError, from_json
 
     for field in ("text", "item", "image_path", "reference", "reference_image", "lam", "methods", "k", "kind",
                   "filters", "feedback", "condition", "vocabulary"):
@@ -248,7 +248,7 @@ def test_any_json_a_spec_can_hold_is_a_spec_or_a_query_error(value, kind):
 
 
 def test_qrels_grades_past_nine_digits_and_cli_counts_below_one_are_refused(tmp_path):
-    from indexing.trec import parse_grade
+    from indexing.labels.trec import parse_grade
 
     with pytest.raises(ValueError):
         parse_grade("1" + "0" * 23)
@@ -275,15 +275,15 @@ def test_spec_from_a_file(tmp_path):
 
 @pytest.mark.parametrize("reader", ["cirr", "fashioniq", "genecis"])
 def test_benchmark_image_ids_that_climb_out_are_refused(tmp_path, reader):
-    from indexing.benchmark_files import BenchmarkDataError
-    from indexing import cirr, fashioniq, genecis
+    from indexing.evaluation.published import BenchmarkDataError
+    from indexing.evaluation import cirr, fashioniq, genecis
 
     (tmp_path / "outside.png").write_bytes(REAL["PNG"])
     root = tmp_path / "bench"
     root.mkdir()
     with pytest.raises(BenchmarkDataError, match="is not under .*refused"):
         if reader == "cirr":
-            from indexing.benchmark_files import image_under
+            from indexing.evaluation.published import image_under
             image_under(root, "../outside.png", cirr.LAYOUT)
         elif reader == "fashioniq":
             fashioniq.image_path(root, "../../outside")
@@ -316,9 +316,9 @@ def corrupt_adapters():
 
 
 def test_corrupt_adapter_files_are_one_line_each_and_can_be_dropped(lab):
-    from indexing import adapter as adapters
-    from indexing.errors import SimLabError
-    from indexing.query_specs import NeighboursQuery, Source
+    from indexing.query import adapter as adapters
+    from indexing.core.errors import SimLabError
+    from indexing.query.specs import NeighboursQuery, Source
 
     lab.ingest(plan_uploads([("t.txt", b"a red thing\na blue thing\n")]))
     folder = lab.settings.data_dir / "adapters" / lab.store.name
@@ -347,8 +347,8 @@ def test_corrupt_adapter_files_are_one_line_each_and_can_be_dropped(lab):
 def test_legend_labels_are_cut_before_escaping_and_stay_short():
     import numpy as np
 
-    from components.map_figure import LEGEND_CHARS, map_figure
-    from indexing.store import Record
+    from components.map.figure import LEGEND_CHARS, map_figure
+    from indexing.store.chroma import Record
 
     value = "a & b " * 20 + "<tail>"
     records = [Record(f"t{i}", "text", f"n{i}", f"text {i}", {"f": value if i % 2 else "short"}) for i in range(6)]
@@ -361,8 +361,8 @@ def test_legend_labels_are_cut_before_escaping_and_stay_short():
 def test_a_qrels_import_on_a_full_disk_lists_no_queries_as_new_and_names_at_most_a_thousand(lab, monkeypatch):
     from contextlib import contextmanager
 
-    from indexing.labels import LabelStore
-    from indexing.trec import import_qrels
+    from indexing.labels.label_store import LabelStore
+    from indexing.labels.trec import import_qrels
     from tests.test_bad_input import _FullDisk
 
     lab.ingest(plan_uploads([("t.txt", b"one\n")]))
@@ -395,8 +395,8 @@ def test_a_qrels_import_on_a_full_disk_lists_no_queries_as_new_and_names_at_most
     {"reference": {"val_image_id": [1]}, "condition": "x", "target": {"val_image_id": 1}, "gallery": []},
 ])
 def test_a_genecis_record_not_as_published_names_its_file_and_record(tmp_path, record):
-    from indexing.benchmark_files import BenchmarkDataError
-    from indexing.genecis import read_task
+    from indexing.evaluation.published import BenchmarkDataError
+    from indexing.evaluation.genecis import read_task
 
     good = {"reference": {"val_image_id": 1}, "condition": "x", "target": {"val_image_id": 2}, "gallery": []}
     path = tmp_path / "focus_attribute.json"
@@ -419,7 +419,7 @@ GOOD_NPZ = _good_adapter_npz()
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_any_adapter_file_bytes_load_as_an_adapter_or_an_adapter_error(tmp_path, data):
-    from indexing import adapter as adapters
+    from indexing.query import adapter as adapters
 
     folder = tmp_path / "adapters" / "c"
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ import zipfile
 import numpy as np
 
 from indexing.lab import open_lab
-from indexing.settings import load_settings
-from indexing.sources import plan_paths, plan_uploads
+from indexing.core.settings import load_settings
+from indexing.ingest.sources import plan_paths, plan_uploads
 from tests.conftest import image_bytes
 
 
@@ -101,7 +101,7 @@ def test_progress_reports_done_over_total(lab):
 def test_a_second_writer_is_refused_at_once(lab):
     import pytest
 
-    from indexing.writelock import StoreBusy, write_lock
+    from indexing.store.write_lock import StoreBusy, write_lock
 
     with write_lock(lab.settings.data_dir):
         with pytest.raises(StoreBusy, match="already writing"):
@@ -111,9 +111,9 @@ def test_a_second_writer_is_refused_at_once(lab):
 
 
 def test_several_decode_workers_store_the_same_items_in_plan_order(env, tiny_encoder, tmp_path):
-    from indexing.blobs import Blobs
-    from indexing.ingest import Ingestor
-    from indexing.store import Store, open_client
+    from indexing.store.blobs import Blobs
+    from indexing.ingest.pipeline import Ingestor
+    from indexing.store.chroma import Store, open_client
 
     plan = uploads() + [(f"shade-{i}.png", image_bytes((i * 20, 100, 50))) for i in range(12)]
     plan += [("copy-of-red.png", image_bytes((255, 0, 0))), ("broken.jpg", b"\xff\xd8 not a jpeg")]
@@ -134,10 +134,10 @@ def test_several_decode_workers_store_the_same_items_in_plan_order(env, tiny_enc
 def test_the_plans_first_copy_is_kept_when_a_later_copy_is_read_first(env, tiny_encoder, tmp_path):
     import time
 
-    from indexing.blobs import Blobs
-    from indexing.ingest import Ingestor
-    from indexing.sources import PendingImage, Plan
-    from indexing.store import Store, open_client
+    from indexing.store.blobs import Blobs
+    from indexing.ingest.pipeline import Ingestor
+    from indexing.ingest.sources import PendingImage, Plan
+    from indexing.store.chroma import Store, open_client
 
     data = image_bytes((10, 200, 30))
 
@@ -155,7 +155,7 @@ def test_the_plans_first_copy_is_kept_when_a_later_copy_is_read_first(env, tiny_
 
 
 def test_an_ingest_says_where_its_time_went(lab):
-    from indexing.ingest import STAGES
+    from indexing.ingest.pipeline import STAGES
 
     summary = lab.ingest(plan_uploads(uploads()))
     seconds = summary.stages.as_dict()

@@ -6,12 +6,12 @@ import threading
 import numpy as np
 import pytest
 
-from indexing.labels import LabelError, LabelStore
-from indexing.metrics import agreement, evaluate_run
-from indexing.judging import blind_order, pool
-from indexing.query_runner import rocchio
-from indexing.query_specs import ComposeQuery, NeighboursQuery, QueryError, Source, from_json
-from indexing.trec import import_qrels, judgments_csv, qrels_text, run_text
+from indexing.labels.label_store import LabelError, LabelStore
+from indexing.labels.metrics import agreement, evaluate_run
+from indexing.labels.judging import blind_order, pool
+from indexing.query.runner import rocchio
+from indexing.query.specs import ComposeQuery, NeighboursQuery, QueryError, Source, from_json
+from indexing.labels.trec import import_qrels, judgments_csv, qrels_text, run_text
 from tests.conftest import REPO
 
 QRELS = {"q1": {"d1": 2, "d2": 0, "d3": 1}, "q2": {"d5": 0, "d6": 3}}
@@ -86,7 +86,7 @@ def test_bad_qrels_lines_reported_by_number_good_lines_kept(tmp_path):
 def test_run_file_and_csv_safety():
     assert run_text({"q1": {"a": 0.5, "b": 0.9}}, "clip").splitlines() == [
         "q1 Q0 b 1 0.9 clip", "q1 Q0 a 2 0.5 clip"]
-    from indexing.labels import Judgment
+    from indexing.labels.label_store import Judgment
     csv_text = judgments_csv([Judgment("q1", "=cmd|' /C calc'!A0", "@bob", 1, 0.0)])
     assert "'=cmd" in csv_text and "'@bob" in csv_text
 
@@ -126,7 +126,7 @@ def _write_many(path, annotator, n):
 def test_parallel_writers_lose_nothing(tmp_path):
     LabelStore(tmp_path)
     # Separate interpreters (not multiprocessing: after AppTest has run a page, spawn would re-run it).
-    code = ("import sys; from indexing.labels import LabelStore; s = LabelStore(sys.argv[1]); "
+    code = ("import sys; from indexing.labels.label_store import LabelStore; s = LabelStore(sys.argv[1]); "
             "[s.judge('q1', f'd{i}', sys.argv[2], i % 4) for i in range(50)]")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), f"p{i}"], cwd=REPO) for i in range(2)]
     threads = [threading.Thread(target=_write_many, args=(tmp_path, f"t{i}", 50)) for i in range(4)]

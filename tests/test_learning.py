@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexing import adapter as adapters
-from indexing.calibration import (NotEnoughJudgments, cross_validated, features, fit, folds, query_stats)
-from indexing.demo import demo_plan
-from indexing.judging import next_to_judge, uncertain_first
-from indexing.labels import LabelStore
-from indexing.learning import held_out_adapter_runs, judged_queries
-from indexing.query_specs import NeighboursQuery, QueryError, Source
+from indexing.query import adapter as adapters
+from indexing.labels.calibration import (NotEnoughJudgments, cross_validated, features, fit, folds, query_stats)
+from indexing.shapes.demo import demo_plan
+from indexing.labels.judging import next_to_judge, uncertain_first
+from indexing.labels.label_store import LabelStore
+from indexing.labels.fitting import held_out_adapter_runs, judged_queries
+from indexing.query.specs import NeighboursQuery, QueryError, Source
 
 
 def synthetic(n_queries=12, per=20, seed=0):
@@ -82,7 +82,7 @@ def test_the_adapter_row_is_held_out(judged_lab, monkeypatch):
     judged = judged_queries(labels.queries(), labels.qrels(), judged_lab.run)
     trained_on: list[set[str]] = []
     real = adapters.train
-    monkeypatch.setattr("indexing.learning.train", lambda qs, **kw: trained_on.append({q.qid for q in qs})
+    monkeypatch.setattr("indexing.labels.fitting.train", lambda qs, **kw: trained_on.append({q.qid for q in qs})
                         or real(qs, steps=20))
     runs = held_out_adapter_runs(judged, judged_lab.snapshot())
     assert set(runs) == {j.qid for j in judged} and len(trained_on) == 5
@@ -92,7 +92,7 @@ def test_the_adapter_row_is_held_out(judged_lab, monkeypatch):
 
 def test_a_saved_adapter_is_a_method_on_neighbours_and_can_be_dropped(judged_lab):
     labels = LabelStore(judged_lab.settings.data_dir)
-    from indexing.learning import training_queries
+    from indexing.labels.fitting import training_queries
 
     adapter = adapters.train(training_queries(judged_queries(labels.queries(), labels.qrels(), judged_lab.run)),
                              steps=30)
@@ -119,7 +119,7 @@ def test_judgments_without_any_order_train_nothing():
 
 def test_an_adapter_is_part_of_a_saved_spec():
     spec = NeighboursQuery(Source(text="red"), adapter="shape")
-    from indexing.query_specs import from_json
+    from indexing.query.specs import from_json
 
     assert from_json(spec.to_json()) == spec and "adapter" not in NeighboursQuery(Source(text="red")).to_json()
     with pytest.raises(QueryError):
@@ -128,9 +128,9 @@ def test_an_adapter_is_part_of_a_saved_spec():
 
 def test_feedback_through_an_adapter_stays_in_the_adapter_space(judged_lab):
     """Rocchio on an adapted query refines it among the adapted items, not the stored ones."""
-    from indexing.learning import training_queries
-    from indexing.query_runner import rocchio
-    from indexing.query_specs import Feedback
+    from indexing.labels.fitting import training_queries
+    from indexing.query.runner import rocchio
+    from indexing.query.specs import Feedback
 
     labels = LabelStore(judged_lab.settings.data_dir)
     adapter = adapters.train(training_queries(judged_queries(labels.queries(), labels.qrels(), judged_lab.run)),
@@ -149,7 +149,7 @@ def test_feedback_through_an_adapter_stays_in_the_adapter_space(judged_lab):
 
 
 def test_a_spec_keeps_its_own_k_and_refuses_a_bad_one():
-    from indexing.query_specs import from_json
+    from indexing.query.specs import from_json
 
     assert from_json({"type": "text", "text": "red", "k": 3}).k == 3
     with pytest.raises(QueryError, match="k must be"):

@@ -1,8 +1,8 @@
 """Background map fits: a missing or stale map starts one fit; a good one starts none."""
 import numpy as np
 
-from indexing.map_jobs import MapJobs
-from indexing.projection import MapCache, MapParams, fit
+from indexing.maps.jobs import MapJobs
+from indexing.maps.projection import MapCache, MapParams, fit
 
 
 def vectors(n: int) -> np.ndarray:

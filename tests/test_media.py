@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from indexing.media import MediaError, decode_image
+from indexing.ingest.media import MediaError, decode_image
 from tests.conftest import image_bytes
 
 

@@ -5,11 +5,11 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from indexing.demo import demo_plan
-from indexing.labels import LabelStore
+from indexing.shapes.demo import demo_plan
+from indexing.labels.label_store import LabelStore
 from indexing.lab import open_lab
-from indexing.query_specs import NeighboursQuery, Source
-from indexing.settings import load_settings
+from indexing.query.specs import NeighboursQuery, Source
+from indexing.core.settings import load_settings
 from tests.conftest import REPO
 
 PAGES = ["../app.py", "2_Neighbours.py", "3_Map.py", "4_Compose.py", "5_Condition.py", "6_Label.py"]
@@ -55,7 +55,7 @@ def test_every_page_after_a_cli_ingest_shows_the_new_items_without_a_traceback(e
 
 
 def test_a_writer_killed_part_way_leaves_readers_reopening_until_the_next_write(lab):
-    from indexing.generation import bump_generation
+    from indexing.store.generation import bump_generation
 
     lab.ingest(demo_plan(4, seed=2))
     assert lab.sync() is False  # its own write: nothing to reopen
@@ -66,7 +66,7 @@ def test_a_writer_killed_part_way_leaves_readers_reopening_until_the_next_write(
 
 
 def test_user_text_in_messages_stays_text():
-    from components.plain import md_escape
+    from components.safe_text import md_escape
 
     assert md_escape("[Sign in](https://evil.example) *x* <img src=x>") == \
         r"\[Sign in\]\(https\://evil\.example\) \*x\* \<img src=x\>"

@@ -3,9 +3,9 @@ import json
 
 import numpy as np
 
-from components.map_figure import map_figure, similarity_percentile
-from components.palette import PALETTE, colouring, css_colour
-from indexing.store import Record
+from components.map.figure import map_figure, similarity_percentile
+from components.map.palette import PALETTE, colouring, css_colour
+from indexing.store.chroma import Record
 
 
 def records(values: list[str]) -> list[Record]:
@@ -49,7 +49,7 @@ def test_exported_html_carries_every_colour():
 def test_conditional_similarity_is_one_sequential_scale_at_full_opacity_with_a_colour_bar():
     import numpy as np
 
-    from indexing.store import Record
+    from indexing.store.chroma import Record
 
     values = similarity_percentile(range(1, 101))  # 1-based ranks in a collection of 100
     assert values[0] == 100 and values[-1] == 0 and list(values) == sorted(values, reverse=True)

@@ -7,8 +7,9 @@ from collections import Counter
 import numpy as np
 from hypothesis import given, strategies as st
 
-from indexing import probes, world
-from indexing.demo import demo_plan
+from indexing.evaluation import probes
+from indexing.shapes import world
+from indexing.shapes.demo import demo_plan
 from tests.conftest import REPO, tiny_env
 
 WORDS = st.lists(st.sampled_from(["a", "red", "circle", "on", "the", "left", "of", "blue", "square", "and", "big"]),

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from indexing import projection as proj
-from indexing.clusters import cluster
-from indexing.projection import MapCache, MapError, MapParams, extend, fit, get_map, locate, place
+from indexing.maps import projection as proj
+from indexing.maps.clusters import cluster
+from indexing.maps.projection import MapCache, MapError, MapParams, extend, fit, get_map, locate, place
 
 
 def clustered(n: int, dim: int = 32, centres: int = 4, seed: int = 0) -> np.ndarray:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from indexing import cirr, fashioniq, genecis
-from indexing.benchmark_files import BenchmarkDataError, rank_of
+from indexing.evaluation import cirr, fashioniq, genecis
+from indexing.evaluation.published import BenchmarkDataError, rank_of
 from tests.conftest import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "benchmarks"

@@ -6,14 +6,14 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from indexing.compose import COMPOSE_METHODS
-from indexing.condition import ConditionError
-from indexing.demo import demo_plan
-from indexing.labels import LabelStore
-from indexing.query_runner import METHODS, Scored, registers
-from indexing.query_specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError, Source,
+from indexing.query.compose import COMPOSE_METHODS
+from indexing.query.condition import ConditionError
+from indexing.shapes.demo import demo_plan
+from indexing.labels.label_store import LabelStore
+from indexing.query.runner import METHODS, Scored, registers
+from indexing.query.specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError, Source,
                                   from_json, with_feedback)
-from indexing.sources import plan_uploads
+from indexing.ingest.sources import plan_uploads
 from tests.conftest import image_bytes
 
 

@@ -14,12 +14,12 @@ import pytest
 import ray  # in requirements.txt: a missing Ray fails here rather than skipping
 
 from benchmarks.servers import free_port, start_chroma, stop
-from indexing import ray_ingest
-from indexing.encoder import Encoder
+from indexing.ingest.pipeline import ray_pipeline as ray_ingest
+from indexing.model.encoder import Encoder
 from indexing.lab import open_lab
-from indexing.models import resolve
-from indexing.settings import load_settings
-from indexing.sources import plan_paths
+from indexing.model.zoo import resolve_model
+from indexing.core.settings import load_settings
+from indexing.ingest.sources import plan_paths
 from tests.conftest import REPO, image_bytes, tiny_env
 
 pytestmark = pytest.mark.slow
@@ -101,7 +101,7 @@ def test_a_worker_killed_mid_job_still_stores_every_item_once(cluster, server, t
     # A model slow enough here (ViT-B-32, random weights: ~20 images/s) and small batches: the kill lands mid-job.
     monkeypatch.setenv("SIMLAB_BATCH", "4")
     monkeypatch.setattr(ray_ingest, "BLOCK", 8)  # the encoding actor's output streams back 8 items at a time
-    lab = open_lab(load_settings(), encoder=Encoder(resolve("ViT-B-32", "none"), "cpu", batch_size=4))
+    lab = open_lab(load_settings(), encoder=Encoder(resolve_model("ViT-B-32", "none"), "cpu", batch_size=4))
     killed: list[int] = []
     after: set[int] = set()
 
@@ -149,7 +149,7 @@ def test_an_address_that_is_not_ray_is_given_up_on_within_the_connect_time(tmp_p
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1)
-        probe = f"import indexing.ray_ingest as r\nr.CONNECT_S = 3\nr._start('127.0.0.1:{port}')\n"
+        probe = f"import indexing.ingest.ray_pipeline as r\nr.CONNECT_S = 3\nr._start('127.0.0.1:{port}')\n"
         started = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert out.returncode == 2, out.stderr[-500:]

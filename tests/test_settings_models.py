@@ -1,9 +1,9 @@
 """Settings from the environment and model resolution, including what happens offline."""
 import pytest
 
-from indexing.encoder import Encoder
-from indexing.models import BUNDLED_NAME, ModelSpec, ModelUnavailable, resolve
-from indexing.settings import load_settings
+from indexing.model.encoder import Encoder
+from indexing.model.zoo import BUNDLED_NAME, ModelSpec, ModelUnavailable, resolve_model
+from indexing.core.settings import load_settings
 
 
 def test_defaults():
@@ -29,21 +29,21 @@ def test_bad_settings_say_which(env, message):
 
 def test_unknown_model_names_the_way_out():
     with pytest.raises(ModelUnavailable, match="list_models"):
-        resolve("ViT-Imaginary-99")
+        resolve_model("ViT-Imaginary-99")
 
 
 def test_missing_config_file():
     with pytest.raises(ModelUnavailable, match="does not exist"):
-        resolve("/nowhere/model.json")
+        resolve_model("/nowhere/model.json")
 
 
 def test_pretrained_none_means_random_init():
-    spec = resolve("ViT-B-32", "none")
+    spec = resolve_model("ViT-B-32", "none")
     assert spec.pretrained is None and spec.label == "ViT-B-32 (random init)"
 
 
 def test_bundled_model_uses_its_weights_file():
-    spec = resolve(BUNDLED_NAME)
+    spec = resolve_model(BUNDLED_NAME)
     assert spec.name == BUNDLED_NAME and spec.pretrained.endswith("simlab-shapes.safetensors")
 
 
@@ -59,15 +59,15 @@ def test_offline_pretrained_download_fails_plainly(monkeypatch, tmp_path):
 def test_auto_falls_back_to_the_bundled_model_offline(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
-    spec = resolve("auto")
+    spec = resolve_model("auto")
     assert spec.name == BUNDLED_NAME and "bundled offline model" in spec.reason and "unreachable" in spec.reason
 
 
 def test_the_device_setting_picks_cpu_here_and_refuses_cuda_plainly(monkeypatch):
     import torch
 
-    from indexing.encoder import pick_device
-    from indexing.ingest import default_workers
+    from indexing.model.encoder import pick_device
+    from indexing.ingest.pipeline import default_workers
 
     assert load_settings({"SIMLAB_DEVICE": " CUDA "}).device == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from indexing.settings import load_settings
-from indexing.store import DimensionMismatch, Record, Store, StoreUnavailable, collection_name, open_client
+from indexing.core.settings import load_settings
+from indexing.store.chroma import DimensionMismatch, Record, Store, StoreUnavailable, collection_name, open_client
 
 
 def unit(rows: int, dim: int, seed: int = 0) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Text files: lines, CSV with a text column (any common encoding), JSONL; bad rows reported by line."""
 import pytest
 
-from indexing.media import MediaError
-from indexing.texts import read_text_file
+from indexing.ingest.media import MediaError
+from indexing.ingest.texts import read_text_file
 
 
 def test_txt_one_item_per_non_empty_line_and_blanks_counted():

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from indexing.metrics import evaluate_run, top, trec_measures, trec_order
-from indexing.trec import TrecFileError, read_qrels, read_runs, run_text
+from indexing.labels.metrics import evaluate_run, top, trec_measures, trec_order
+from indexing.labels.trec import TrecFileError, read_qrels, read_runs, run_text
 from tests.conftest import REPO, tiny_env
 from tests.test_cli import run as cli
 

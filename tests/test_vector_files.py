@@ -5,13 +5,13 @@ from pathlib import Path
 
 import numpy as np
 
-from indexing.clusters import cluster
-from indexing.demo import demo_plan
+from indexing.maps.clusters import cluster
+from indexing.shapes.demo import demo_plan
 from indexing.lab import open_lab
-from indexing.map_jobs import MapJobs
-from indexing.projection import MapParams
-from indexing.settings import load_settings
-from indexing.vector_files import KEEP_OLD_SECONDS, VectorFiles
+from indexing.maps.jobs import MapJobs
+from indexing.maps.projection import MapParams
+from indexing.core.settings import load_settings
+from indexing.store.vector_files import KEEP_OLD_SECONDS, VectorFiles
 
 
 def test_the_labs_vectors_are_one_read_only_file_replaced_when_the_content_changes(env, tiny_encoder):
@@ -72,7 +72,7 @@ def test_a_collection_whose_name_extends_anothers_keeps_its_file(tmp_path):
 
 
 def test_k_means_past_its_fit_sample_assigns_every_item(monkeypatch):
-    import indexing.clusters as clusters
+    import indexing.maps.clusters as clusters
 
     monkeypatch.setattr(clusters, "FIT_SAMPLE", 40)
     monkeypatch.setattr(clusters, "CHUNK", 64)

@@ -1,8 +1,8 @@
 """The shapes world is deterministic and its captions match its attributes."""
 import numpy as np
 
-from indexing import world
-from indexing.demo import demo_plan
+from indexing.shapes import world
+from indexing.shapes.demo import demo_plan
 
 
 def test_same_seed_same_pixels_and_captions():

@@ -1,0 +1,1 @@
+"""Query pieces: the builder, the reference picker, method columns, the vocabulary editor and saving a query."""

@@ -1,0 +1,279 @@
+"""The query model: every question SimLab can ask is one typed, validated, JSON-serialisable spec.
+
+- ``NeighboursQuery``: the nearest items to a text, an image or an item (k, kind and metadata filters).
+- ``ComposeQuery``: a reference image plus a modification text, ranked by each compose method.
+- ``ConditionQuery``: similar to a reference *with respect to* an attribute, a value or an object.
+- ``Feedback`` on any of them: refine the query from its relevance judgments (Rocchio).
+
+A spec is built valid or not at all (``QueryError`` says what to fix). ``to_json``/``from_json`` give the
+form a saved query is stored in; ``indexing.query.runner.run`` is the one way a spec is answered.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import PurePosixPath
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Union
+
+from indexing.query.compose import COMPOSE_METHODS
+from indexing.query.condition import VOCABULARY
+from indexing.core.errors import InputError
+
+KINDS = ("image", "text")
+DEFAULT_K = 12  # neighbours shown by default (Neighbours page, CLI)
+DEFAULT_METHOD_K = 6  # results per method column (Compose, Condition)
+DEFAULT_LAM = 0.5
+MAX_K = 1000
+MAX_FEEDBACK_WEIGHT = 100.0  # Rocchio's α, β, γ: weights past this only overflow (1e308 returned nothing)
+
+
+class QueryError(InputError):
+    """A query that cannot be run as given; the message says how to fix it."""
+
+
+def valid_name(name: str) -> bool:
+    """A name that is safe as a file name: letters, digits, '-' and '_' only."""
+    return isinstance(name, str) and bool(name) and name.replace("-", "").replace("_", "").isalnum() and name.isascii()
+
+
+def saved_image_path(path: str) -> bool:
+    """Whether ``path`` can name a file under the data directory: relative, no '..', no NUL or backslash."""
+    pure = PurePosixPath(path)
+    return (bool(path) and not pure.is_absolute() and ".." not in pure.parts and "\x00" not in path
+            and "\\" not in path and not path.startswith("~"))
+
+
+def checked_k(k: object) -> int:
+    """``k`` if it is a whole number from 1 to ``MAX_K``; else a ``QueryError`` that says so."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}.")
+    return k
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a query starts from: exactly one of free ``text``, the id of an ``item`` in the collection, or an
+    image — uploaded ``image`` bytes, or (once saved) ``image_path``, its copy under the data directory."""
+
+    text: str | None = None
+    item: str | None = None
+    image: bytes | None = field(default=None, repr=False)
+    image_path: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [n for n, present in (("text", self.text is not None), ("item", self.item is not None),
+                                      ("image", self.image is not None or self.image_path is not None)) if present]
+        if len(given) != 1:
+            raise QueryError(f"Give exactly one of text, image or item (got {', '.join(given) or 'none'}).")
+        for name in ("text", "item", "image_path"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise QueryError(f"The query's {name} must be text, not {type(getattr(self, name)).__name__}.")
+        if self.image is not None and not isinstance(self.image, bytes):
+            raise QueryError("An uploaded query image is bytes.")
+        if self.image_path is not None and not saved_image_path(self.image_path):
+            raise QueryError("A saved query image is a relative path under the data directory (queries/…), with "
+                             "no '..'; this one is refused.")
+        if self.text is not None and not self.text.strip():
+            raise QueryError("The query text is empty; type what you are looking for.")
+        if self.item is not None and not self.item.strip():
+            raise QueryError("The item id is empty; pick an item from the results.")
+
+    @property
+    def kind(self) -> str:
+        """'text', 'item' or 'image'."""
+        return "text" if self.text is not None else "item" if self.item is not None else "image"
+
+    @property
+    def label(self) -> str:
+        """A short human name: the text, the item id, or 'image'."""
+        return self.text.strip() if self.text is not None else self.item or "image"
+
+    def to_json(self) -> dict:
+        if self.kind == "image" and self.image_path is None:
+            raise QueryError("An uploaded image has no saved copy yet; save the query through LabelStore.save_query.")
+        return {self.kind if self.kind != "image" else "image_path":
+                self.text if self.kind == "text" else self.item if self.kind == "item" else self.image_path}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """Refine a query from its judgments: q' = α·q + β·mean(relevant) − γ·mean(non-relevant)."""
+
+    method: str = "rocchio"
+    alpha: float = 1.0
+    beta: float = 0.75
+    gamma: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.method != "rocchio":
+            raise QueryError(f"Unknown feedback method {self.method!r}; 'rocchio' is the one there is.")
+        for name in ("alpha", "beta", "gamma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not 0 <= value <= MAX_FEEDBACK_WEIGHT:
+                raise QueryError(f"Feedback {name} must be a number from 0 to {MAX_FEEDBACK_WEIGHT:g}, not {value!r}.")
+
+    def to_json(self) -> dict:
+        return {"method": self.method, "alpha": float(self.alpha), "beta": float(self.beta), "gamma": float(self.gamma)}
+
+
+@dataclass(frozen=True)
+class NeighboursQuery:
+    """The ``k`` nearest items to a source, of one ``kind`` and matching every metadata filter."""
+
+    source: Source
+    k: int = DEFAULT_K
+    kind: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)
+    feedback: Feedback | None = None
+    adapter: str | None = None  # a saved adapter of this collection, learned from judgments
+    type: ClassVar[str] = "neighbours"
+
+    def __post_init__(self) -> None:
+        checked_k(self.k)
+        if self.kind not in (None, *KINDS):
+            raise QueryError(f"kind must be 'image' or 'text', not {self.kind!r}.")
+        if not isinstance(self.filters, dict) or not all(isinstance(key, str) and isinstance(v, str)
+                                                          for key, v in self.filters.items()):
+            raise QueryError("Metadata filters are field → value, both text.")
+        if self.adapter is not None and not valid_name(self.adapter):
+            raise QueryError(f"Adapter name {self.adapter!r}: use letters, digits, '-' or '_'.")
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+    def to_json(self) -> dict:
+        return {"type": self.source.kind, **self.source.to_json(), "k": self.k, "kind": self.kind,
+                "filters": dict(self.filters), **_feedback_json(self.feedback),
+                **({"adapter": self.adapter} if self.adapter else {})}
+
+
+@dataclass(frozen=True)
+class ComposeQuery:
+    """Reference image + modification text → the images that match both, under each of ``methods``."""
+
+    reference: Source
+    text: str
+    lam: float = DEFAULT_LAM
+    methods: tuple[str, ...] = COMPOSE_METHODS
+    k: int = DEFAULT_METHOD_K
+    feedback: Feedback | None = None
+    type: ClassVar[str] = "compose"
+
+    def __post_init__(self) -> None:
+        _reference(self.reference)
+        if not isinstance(self.text, str):
+            raise QueryError(f"The modification text must be text, not {type(self.text).__name__}.")
+        if not self.text.strip():
+            raise QueryError("The modification text is empty; say what should change, e.g. 'make it blue'.")
+        if isinstance(self.lam, bool) or not isinstance(self.lam, (int, float)) or not 0.0 <= self.lam <= 1.0:
+            raise QueryError(f"λ must be between 0 and 1 (a number), not {self.lam!r}.")
+        if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)):
+            raise QueryError(f"Compose methods are a list, e.g. [\"sum\", \"slerp\"], not {self.methods!r}.")
+        object.__setattr__(self, "methods", tuple(self.methods))
+        if not self.methods or any(m not in COMPOSE_METHODS for m in self.methods):
+            raise QueryError(f"Compose methods must be some of {', '.join(COMPOSE_METHODS)}, not {list(self.methods)}.")
+        checked_k(self.k)
+
+    @property
+    def label(self) -> str:
+        return self.text.strip()
+
+    def to_json(self) -> dict:
+        return {"type": "compose", **_reference_json(self.reference), "text": self.text, "lam": float(self.lam),
+                "methods": list(self.methods), "k": self.k, **_feedback_json(self.feedback)}
+
+
+@dataclass(frozen=True)
+class ConditionQuery:
+    """Images similar to a reference with respect to ``condition`` (resolved against ``vocabulary``)."""
+
+    reference: Source
+    condition: str
+    vocabulary: dict[str, list[str]] = field(default_factory=lambda: {a: list(v) for a, v in VOCABULARY.items()})
+    k: int = DEFAULT_METHOD_K
+    feedback: Feedback | None = None
+    type: ClassVar[str] = "condition"
+
+    def __post_init__(self) -> None:
+        _reference(self.reference)
+        if not isinstance(self.condition, str):
+            raise QueryError(f"The condition must be text, not {type(self.condition).__name__}.")
+        if not self.condition.strip():
+            raise QueryError("The condition is empty; type an attribute ('color'), a value ('blue') or an object.")
+        if not isinstance(self.vocabulary, dict) or not all(
+                isinstance(a, str) and isinstance(v, list) and all(isinstance(w, str) for w in v)
+                for a, v in self.vocabulary.items()):
+            raise QueryError("The vocabulary is attribute → list of value words.")
+        checked_k(self.k)
+
+    @property
+    def label(self) -> str:
+        return self.condition.strip()
+
+    def to_json(self) -> dict:
+        return {"type": "condition", **_reference_json(self.reference), "condition": self.condition,
+                "vocabulary": {a: list(v) for a, v in self.vocabulary.items()}, "k": self.k,
+                **_feedback_json(self.feedback)}
+
+
+QuerySpec = Union[NeighboursQuery, ComposeQuery, ConditionQuery]
+SPEC_TYPES = ("text", "image", "item", "compose", "condition")
+
+
+def with_feedback(spec: QuerySpec, feedback: Feedback | None) -> QuerySpec:
+    """The same question, refined from its judgments (or not, with None)."""
+    return replace(spec, feedback=feedback)
+
+
+def _reference(source: Source) -> None:
+    if source.kind == "text":
+        raise QueryError("The reference must be an image: pick an image item or upload one.")
+
+
+def _reference_json(source: Source) -> dict:
+    return {"reference": source.item} if source.kind == "item" else {"reference_image": source.to_json()["image_path"]}
+
+
+def _feedback_json(feedback: Feedback | None) -> dict:
+    return {"feedback": feedback.to_json()} if feedback else {}
+
+
+def _take(data: dict, allowed: set[str]) -> dict:
+    unknown = set(data) - allowed - {"type"}
+    if unknown:
+        raise QueryError(f"Unknown field(s) {', '.join(sorted(unknown))} in a {data.get('type')} query.")
+    return data
+
+
+def from_json(data: dict) -> QuerySpec:
+    """The spec a ``to_json`` dict describes (saved queries, the CLI); ``QueryError`` if it is not one."""
+    if not isinstance(data, dict):
+        raise QueryError("A query spec is a JSON object with a 'type'.")
+    kind = data.get("type")
+    if kind not in SPEC_TYPES:
+        raise QueryError(f"Query type must be one of {', '.join(SPEC_TYPES)}, not {kind!r}.")
+    if data.get("feedback") is not None and not isinstance(data["feedback"], dict):
+        raise QueryError("feedback is an object, e.g. {\"method\": \"rocchio\", \"beta\": 0.75}.")
+    try:
+        feedback = Feedback(**data["feedback"]) if data.get("feedback") else None
+    except TypeError as exc:
+        raise QueryError(f"Feedback takes method, alpha, beta and gamma ({exc}).") from None
+    if kind in ("text", "image", "item"):
+        d = _take(data, {kind if kind != "image" else "image_path", "k", "kind", "filters", "feedback", "adapter"})
+        source = Source(**{kind if kind != "image" else "image_path": d.get(kind if kind != "image" else "image_path")})
+        return NeighboursQuery(source, d.get("k", DEFAULT_K), d.get("kind"), d.get("filters") or {}, feedback,
+                               d.get("adapter"))
+    d = _take(data, {"reference", "reference_image", "text", "lam", "methods", "k", "condition", "vocabulary",
+                     "feedback"} - ({"condition", "vocabulary"} if kind == "compose" else {"text", "lam", "methods"}))
+    if bool(d.get("reference")) == bool(d.get("reference_image")):
+        raise QueryError(f"A {kind} query needs one reference: an item id or a saved image.")
+    reference = Source(item=d["reference"]) if d.get("reference") else Source(image_path=d["reference_image"])
+    if kind == "compose":
+        return ComposeQuery(reference, d.get("text", ""), d.get("lam", DEFAULT_LAM),
+                            d.get("methods") or COMPOSE_METHODS, d.get("k", DEFAULT_METHOD_K), feedback)
+    vocabulary = d.get("vocabulary")
+    return ConditionQuery(reference, d.get("condition", ""),
+                          {a: list(v) for a, v in VOCABULARY.items()} if vocabulary is None else vocabulary,
+                          d.get("k", DEFAULT_METHOD_K), feedback)
