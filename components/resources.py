@@ -1,19 +1,12 @@
 """Heavy objects, cached for the whole server (``st.cache_resource``): never rebuilt on a widget change."""
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from components.safe_text import md_escape
-from indexing.query.adapter import stamp as adapter_stamp
 from indexing.core.errors import SimLabError
 from indexing.lab import Lab, load_encoder, open_lab
-from indexing.labels.judging import RUN_DEPTH
-from indexing.labels.label_store import SavedQuery
 from indexing.model.zoo import ModelSpec, resolve_model
-from indexing.query.runner import Ranking
-from indexing.query.specs import from_json
 from indexing.core.settings import Settings, load_settings
 from indexing.store.chroma import open_client
 
@@ -93,18 +86,3 @@ def stats(_lab: Lab, collection: str, version: str) -> dict:
 def cache_key(lab: Lab) -> str:
     """Which store and collection a lab reads, for keying cached summaries."""
     return f"{lab.settings.store_location}/{lab.store.name}"
-
-
-@st.cache_data(show_spinner=False, max_entries=1024)
-def _rankings(_lab: Lab, collection: str, version: str, spec: str, grades: str, adapter: int) -> dict[str, Ranking]:
-    return _lab.run(from_json(json.loads(spec)), k=RUN_DEPTH, grades=dict(json.loads(grades))).rankings()
-
-
-def saved_rankings(lab: Lab, query: SavedQuery, qrels: dict[str, dict[str, int]]) -> dict[str, Ranking]:
-    """A saved query's rankings, recomputed only when the collection, its spec or (with feedback) its grades change."""
-    spec = query.runnable
-    grades = sorted(qrels.get(query.qid, {}).items()) if spec.feedback else []
-    adapter = getattr(spec, "adapter", None)  # a retrained adapter of the same name is another ranking
-    stamp = adapter_stamp(lab.settings.data_dir, lab.store.name, adapter) if adapter else 0
-    return _rankings(lab, cache_key(lab), lab.version(), json.dumps(spec.to_json(), sort_keys=True),
-                     json.dumps(grades), stamp)

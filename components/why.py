@@ -6,7 +6,6 @@ against is ``Lab.why(spec)``.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 from functools import cached_property
 
@@ -37,19 +36,12 @@ class Explainer:
         never encodes the query again."""
         if self._why is not None:
             return self._why
-        return _target(self.lab, cache_key(self.lab), self.lab.version(), _spec_key(self.spec), self.spec)
+        return _target(self.lab, cache_key(self.lab), self.lab.version(), self.spec.key(), self.spec)
 
     @classmethod
     def shared(cls, lab: Lab, vectors: np.ndarray, label: str) -> Explainer:
         """Explain a group of items against what they share: their mean direction."""
         return cls(lab, why=Why(normalise(np.asarray(vectors, np.float32).mean(axis=0)), label))
-
-
-def _spec_key(spec: QuerySpec) -> str:
-    """Identifies a spec for the target cache; an uploaded image by its bytes' digest."""
-    source = getattr(spec, "source", None) or getattr(spec, "reference", None)
-    data = getattr(source, "image", None)
-    return f"{type(spec).__name__}|{spec!r}|{hashlib.sha1(data).hexdigest() if data else ''}"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -177,7 +177,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     from indexing.core.progress import terminal_progress
     from indexing.core.settings import load_settings
     from indexing.labels.metrics import evaluate_run
-    from indexing.labels.judging import RUN_DEPTH, all_runs
+    from indexing.labels.judging import all_runs
     from indexing.labels.trec import import_qrels, judgments_csv, judgments_jsonl, qrels_text, read_qrels, run_text
 
     settings = load_settings()
@@ -205,8 +205,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
     else:
         lab = open_lab(settings)
         qrels = labels.qrels()
-        runs, skipped = all_runs(labels.queries(), lambda q: lab.run(
-            q.runnable, k=RUN_DEPTH, grades=qrels.get(q.qid)).rankings())
+        runs, skipped = all_runs(labels.queries(), qrels, lab.saved_results)
         for note in skipped:
             print(f"skipped {note}", file=sys.stderr)
         if args.labels_command == "metrics" and args.qrels:

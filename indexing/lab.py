@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from indexing.store.generation import WRITING, bump_generation, read_generation
 from indexing.ingest.pipeline import Ingestor, Summary
 from indexing.model.zoo import ModelSpec, resolve_model
 from indexing.core.progress import Progress
+from indexing.labels.judging import RUN_DEPTH
 from indexing.query.runner import Context, Results, Snapshot, run, why_target
 from indexing.query.specs import QuerySpec
 from indexing.core.settings import Settings, load_settings
@@ -25,6 +27,7 @@ from indexing.store.chroma import Record, Store, open_client, reopen_client
 from indexing.store.vector_files import VectorFiles
 from indexing.store.write_lock import write_lock
 
+SAVED_SCORES_KEPT = 50_000_000  # saved queries' results held in memory: at most this many scores (200 MB) in all
 EXPLAIN_PX = 600  # an image is explained from a decoding at least this wide (the heatmap reads it at ≤ 576 px)
 
 
@@ -41,6 +44,8 @@ class Lab:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _seen: str | None = field(default=None, repr=False)  # the write generation this lab's client reflects
     _own: str | None = field(default=None, repr=False)  # the token of this lab's own write in progress
+    _counted: tuple[str, int] | None = field(default=None, repr=False)  # the count at one write generation
+    _saved: OrderedDict = field(default_factory=OrderedDict, repr=False)  # saved_results' cache, newest last
 
     def __post_init__(self) -> None:
         if self._seen is None:  # what the client saw when it was opened ("?" forces a reopen)
@@ -64,9 +69,19 @@ class Lab:
             return True
 
     def version(self) -> str:
-        """Identifies the collection's content for caches: changes with every write, in any process."""
+        """Identifies the collection's content for caches: changes with every write, in any process.
+
+        The embedded store is counted once per write generation (every write bumps it, in any process), so the
+        many caches of one page run cost one small file read each; a server's collection, a write under way
+        and one killed part-way are counted every time."""
         self.sync()
-        return f"{self._seen or '-'}:{self.store.count()}"
+        seen = self._seen or "-"
+        if self.settings.remote or self._own is not None or seen.startswith(WRITING) or seen == "?":
+            return f"{seen}:{self.store.count()}"
+        with self._lock:
+            if self._counted is None or self._counted[0] != seen:
+                self._counted = (seen, self.store.count())
+            return f"{seen}:{self._counted[1]}"
 
     def snapshot(self) -> Snapshot:
         """Every record and its vector (with lookups), fetched once per collection version; the vectors are
@@ -88,6 +103,25 @@ class Lab:
     def run(self, spec: QuerySpec, k: int | None = None, grades: dict[str, int] | None = None) -> Results:
         """Answer a query spec over the current collection (``query_runner.run``); ``grades`` feed its feedback."""
         return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}, self.adapted), k)
+
+    def saved_results(self, spec: QuerySpec, grades: dict[str, int] | None = None) -> Results:
+        """A saved query's results to ``RUN_DEPTH`` — what Label pools and measures, what the cut-off and the
+        adapters learn from, and what the command line exports — run once per collection version, spec (its
+        ``key``), saved adapter and, with feedback, its grades; then served from memory."""
+        used = sorted((grades or {}).items()) if spec.feedback else []
+        stamp = adapter_stamp(self.settings.data_dir, self.store.name, spec.adapter) if spec.adapter else 0
+        key = (self.version(), spec.key(), repr(used), stamp)
+        with self._lock:
+            if key in self._saved:
+                self._saved.move_to_end(key)
+                return self._saved[key]
+        results = self.run(spec, k=RUN_DEPTH, grades=dict(used))
+        with self._lock:
+            self._saved[key] = results
+            cells = lambda r: len(r.snapshot.records) * len(r.scored.scores)  # noqa: E731
+            while len(self._saved) > 1 and sum(map(cells, self._saved.values())) > SAVED_SCORES_KEPT:
+                self._saved.popitem(last=False)
+        return results
 
     def why(self, spec: QuerySpec) -> Why:
         """What the results of ``spec`` are explained against (``query_runner.why_target``)."""

@@ -8,7 +8,6 @@ from components.label.fitted import adapter_runs, cutoff_family, untuned_run, un
 from components.label.queue import judging_card
 from components.label.transfer import export_buttons, import_qrels_form
 from components.safe_text import md_escape
-from components.resources import saved_rankings
 from components.sidebar import sidebar
 from components.why import Explainer
 from indexing.core.errors import SimLabError
@@ -38,7 +37,7 @@ blind = c4.toggle("Blind", value=True, key="label-blind", help="Shuffle the pool
 judgments = labels.judgments()  # read once per run: metrics, exports and feedback all use them
 qrels = qrels_of(judgments)
 try:
-    rankings = saved_rankings(lab, query, qrels)
+    rankings = lab.saved_results(query.runnable, qrels.get(query.qid)).rankings()
 except SimLabError as exc:
     st.warning(md_escape(exc))
     rankings = {}
@@ -66,7 +65,7 @@ if query.spec is not None:
             st.rerun()
 
 st.subheader("Metrics")
-runs, not_run = all_runs(queries, lambda q: saved_rankings(lab, q, qrels))
+runs, not_run = all_runs(queries, qrels, lab.saved_results)
 if st.toggle("Measure an adapter on held-out queries", key="label-adapter-cv", help="Adds a row per query family: "
              "each saved query ranked by an adapter trained on the other queries' judgments (5 trainings; a few "
              "seconds).") and (held_out := adapter_runs(lab)):

@@ -79,7 +79,7 @@ def judged_lab(lab):
 
 def test_the_adapter_row_is_held_out(judged_lab, monkeypatch):
     labels = LabelStore(judged_lab.settings.data_dir)
-    judged = judged_queries(labels.queries(), labels.qrels(), judged_lab.run)
+    judged = judged_queries(labels.queries(), labels.qrels(), judged_lab.saved_results)
     trained_on: list[set[str]] = []
     real = adapters.train
     monkeypatch.setattr("indexing.labels.fitting.train", lambda qs, **kw: trained_on.append({q.qid for q in qs})
@@ -94,7 +94,7 @@ def test_a_saved_adapter_is_a_method_on_neighbours_and_can_be_dropped(judged_lab
     labels = LabelStore(judged_lab.settings.data_dir)
     from indexing.labels.fitting import training_queries
 
-    adapter = adapters.train(training_queries(judged_queries(labels.queries(), labels.qrels(), judged_lab.run)),
+    adapter = adapters.train(training_queries(judged_queries(labels.queries(), labels.qrels(), judged_lab.saved_results)),
                              steps=30)
     adapters.save(adapter, judged_lab.settings.data_dir, judged_lab.store.name, "shape")
     assert adapters.saved(judged_lab.settings.data_dir, judged_lab.store.name)["shape"]["side"] == "both"
@@ -133,7 +133,7 @@ def test_feedback_through_an_adapter_stays_in_the_adapter_space(judged_lab):
     from indexing.query.specs import Feedback
 
     labels = LabelStore(judged_lab.settings.data_dir)
-    adapter = adapters.train(training_queries(judged_queries(labels.queries(), labels.qrels(), judged_lab.run)),
+    adapter = adapters.train(training_queries(judged_queries(labels.queries(), labels.qrels(), judged_lab.saved_results)),
                              steps=30)
     adapters.save(adapter, judged_lab.settings.data_dir, judged_lab.store.name, "shape")
     spec = NeighboursQuery(Source(text="a circle"), k=10, kind="image", adapter="shape", feedback=Feedback())

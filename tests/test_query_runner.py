@@ -1,6 +1,8 @@
 """One runner answers every query spec: neighbours (text, image, item; kind and metadata filters), compose,
 condition and feedback; scores are cosines, best first; the registry takes a new method in one function."""
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -10,9 +12,10 @@ from indexing.query.compose import COMPOSE_METHODS
 from indexing.query.condition import ConditionError
 from indexing.shapes.demo import demo_plan
 from indexing.labels.label_store import LabelStore
-from indexing.query.runner import METHODS, Scored, registers
-from indexing.query.specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError, Source,
-                                  from_json, with_feedback)
+from indexing.query.runner import Scored, answers
+from indexing.query.specs import (REGISTRY, ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
+                                  SCHEMA, Source, Spec, from_json, spec_type,
+                                  with_feedback)
 from indexing.ingest.sources import plan_uploads
 from tests.conftest import image_bytes
 
@@ -196,26 +199,40 @@ def test_rocchio_feedback_moves_towards_the_relevant_and_keeps_the_filters(world
     assert all(h.kind == "image" for h in refined.hits("rocchio"))  # the spec's kind holds for feedback too
 
 
-def test_a_new_method_is_one_registered_function(filled):
-    """The registry: a new question type is a spec class and one function; the runner does the rest."""
+def test_a_new_query_type_registers_once_and_runs_saves_and_reads_back(filled, tmp_path):
+    """The one registry: a spec class registered once is read back from JSON, saved and re-run from the label
+    store, and answered by the runner, with its family naming its runs."""
+    @spec_type("opposite")
     @dataclass(frozen=True)
-    class Opposite:  # the items least like a text: a toy, but a complete method
+    class Opposite(Spec):  # the items least like a text: a toy, but a complete query type
         text: str
         k: int = 3
         feedback: Feedback | None = None
-        type: ClassVar[str] = "opposite"
+        source_field: ClassVar[str | None] = None  # starts from no image
 
-    @registers(Opposite)
+        def to_json(self, identity: bool = False) -> dict:
+            return {"schema": 1, "type": "opposite", "text": self.text, "k": self.k}
+
+        @classmethod
+        def from_fields(cls, kind, d, feedback):
+            return cls(d["text"], d.get("k", 3), feedback)
+
+    @answers(Opposite)
     def opposite(spec, context):
         q = context.encoder.encode_texts([spec.text])[0]
         return Scored({"opposite": -(context.snapshot.vectors @ q)}, -q, "opposite")
 
     try:
-        hits = filled.run(Opposite("a red thing")).hits()
+        spec = from_json({"type": "opposite", "text": "a red thing"})
+        hits = filled.run(spec).hits()
         nearest = filled.run(near("a red thing", k=6)).hits()
         assert [h.id for h in hits] == [h.id for h in reversed(nearest)][:3]
+        labels = LabelStore(tmp_path)
+        saved = labels.save_query("least red", spec)
+        again = {q.qid: q for q in labels.queries()}[saved.qid]
+        assert again.spec == spec and again.family == "opposite" and spec.key() == again.spec.key()
     finally:
-        METHODS.pop(Opposite)
+        REGISTRY.pop("opposite")
 
 
 def test_json_round_trip_is_the_spec_itself():
@@ -293,3 +310,44 @@ def test_a_name_several_items_share_takes_the_first_and_says_so(lab):
     results = lab.run(near(item="cat.png", k=1))
     assert results.snapshot.records[results.exclude].name == "cat.png"
     assert any("the first of 2 items with that name" in n for n in results.notes)
+
+
+SPECS_V1 = Path(__file__).parent / "fixtures" / "specs_v1"
+
+
+@pytest.mark.parametrize("path", sorted(SPECS_V1.glob("*.json")), ids=lambda p: p.stem)
+def test_specs_saved_before_the_schema_version_read_keep_their_key_and_run(world_lab, path):
+    """Today's saved JSON (no "schema") still reads as the same question, writes schema 1, and runs."""
+    data = json.loads(path.read_text())
+    spec = from_json(data)
+    assert "schema" not in data and spec.to_json()["schema"] == SCHEMA
+    assert {k: v for k, v in spec.to_json().items() if k != "schema"} == data  # nothing else changed
+    assert from_json(spec.to_json()) == spec and from_json(spec.to_json()).key() == spec.key()
+    assert spec.family == {"text": "neighbours", "image": "neighbours", "item": "neighbours"}.get(data["type"],
+                                                                                                  data["type"])
+    if spec.adapter:
+        return  # its adapter belongs to the collection it was saved in
+    first = first_image(world_lab)
+    shipped = world_lab.settings.data_dir / "queries" / "0123456789abcdef01234567.img"
+    shipped.parent.mkdir(parents=True, exist_ok=True)
+    shipped.write_bytes(world_lab.blobs.original_path(first.id).read_bytes())
+    text = path.read_text().replace('"img-1"', json.dumps(first.id))
+    ids = [h.id for h in world_lab.run(from_json(json.loads(text))).hits()]
+    if data["type"] == "image":  # a stored image asked about finds itself first
+        assert ids[0] == first.id
+    elif data["type"] == "text":
+        assert ids
+    else:  # an item or a reference is never its own result
+        assert ids and first.id not in ids
+
+
+def test_a_spec_from_a_newer_simlab_is_refused_with_what_to_do():
+    with pytest.raises(QueryError, match="newer SimLab"):
+        from_json({"schema": SCHEMA + 1, "type": "text", "text": "red"})
+
+
+def test_one_key_names_a_question_and_an_uploaded_image_by_its_bytes():
+    a, b = near(image=image_bytes((255, 0, 0))), near(image=image_bytes((0, 0, 255)))
+    assert a.key() != b.key() and a.key() == near(image=image_bytes((255, 0, 0))).key()
+    assert near("red", k=3).question() == near("red", k=9, feedback=Feedback(), adapter="x").question()
+    assert near("red", k=3).key() != near("red", k=9).key()

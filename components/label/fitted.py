@@ -14,7 +14,7 @@ from indexing.labels.judging import uncertain_first
 from indexing.lab import Lab
 from indexing.labels.label_store import LabelStore
 from indexing.labels.fitting import (CutoffReport, JudgedQuery, family, fit_cutoff, held_out_adapter_runs, judged_queries,
-                               untuned, probabilities, training_queries)
+                               probabilities, training_queries)
 from indexing.query.runner import Results
 from indexing.store.chroma import Hit
 
@@ -24,7 +24,7 @@ MAX_SHOWN = 200
 @st.cache_resource(show_spinner="Running the judged queries again…", max_entries=4)
 def _judged(_lab: Lab, collection: str, version: str, stamp: str) -> list[JudgedQuery]:
     labels = LabelStore(_lab.settings.data_dir)
-    return judged_queries(labels.queries(), labels.qrels(), _lab.run)
+    return judged_queries(labels.queries(), labels.qrels(), _lab.saved_results)
 
 
 def judged(lab: Lab) -> tuple[list[JudgedQuery], str]:
@@ -69,7 +69,7 @@ def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
     if not on:
         return None
     threshold = c2.slider("P(relevant) at least", 0.05, 0.95, 0.5, 0.05, key=f"{key}-t")
-    if getattr(results.spec, "adapter", None):
+    if results.spec.adapter:
         st.info("The cut-off is calibrated on the plain scores of your saved queries; choose no adapter to use it.")
         return None
     report = cutoff(lab, family(results))
@@ -94,7 +94,7 @@ def likely_relevant(lab: Lab, results: Results, key: str) -> list[Hit] | None:
 def untuned_run(lab: Lab, query) -> Results | None:
     """A saved query run once in the plain embedding space (what its cut-off is about); None if it cannot run."""
     try:
-        return lab.run(untuned(query.spec), k=1)
+        return lab.saved_results(query.spec.untuned())
     except SimLabError:
         return None
 

@@ -12,16 +12,11 @@ from components.state import MapKeys as K
 from indexing.lab import Lab
 from indexing.maps.projection import Projection, locate
 from indexing.query.runner import Results
-from indexing.core.ranking import normalise
 
 
 def overlay_of(results: Results, projection: Projection, label: str) -> Overlay:
     """The query's marker (on its own point for an item query) and its main method's top results."""
-    scored, scores = results.scored, None
-    if results.exclude is None:  # a plain neighbours query already scored every item; others are scored here
-        plain = scored.main == "clip" and scored.allowed is None and scored.items is None
-        scores = scored.scores["clip"] if plain else results.snapshot.cosines(normalise(results.query_vector))
-    coords = locate(results.exclude, projection.coords, scores)
+    coords = locate(results.exclude, projection.coords, results.placement_scores())
     return Overlay(label, coords, results.top[results.main], results.scores())
 
 

@@ -4,7 +4,6 @@ Picking from a list of ids was slow and blind; the chosen reference is always sh
 """
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 from PIL import Image
 
@@ -12,7 +11,7 @@ from components.safe_text import md_escape
 from components.query.builder import IMAGE_TYPES
 from indexing.lab import Lab
 from indexing.ingest.media import MediaError, decode_image
-from indexing.query.specs import Source
+from indexing.query.specs import NeighboursQuery, Source
 from indexing.store.chroma import Record
 
 CANDIDATES = 8
@@ -23,12 +22,13 @@ def _use(state_key: str, item_id: str) -> None:
     st.session_state[state_key] = item_id
 
 
-def candidates(lab: Lab, images: list[int], records: list[Record], vectors: np.ndarray, words: str) -> list[int]:
-    """Indices of up to ``CANDIDATES`` images: the best matches for ``words``, or the first ones."""
+def candidates(lab: Lab, images: list[int], records: list[Record], words: str) -> list[int]:
+    """Indices of up to ``CANDIDATES`` images: the best matches for ``words`` (a Neighbours query, through the
+    one runner), or the first ones."""
     if not words.strip():
         return images[:CANDIDATES]
-    scores = vectors[images] @ lab.encoder.encode_texts([words.strip()])[0]
-    return [images[i] for i in np.argsort(-scores)[:CANDIDATES]]
+    results = lab.run(NeighboursQuery(Source(text=words), k=CANDIDATES, kind="image"))
+    return list(results.top[results.main])
 
 
 def show_reference(lab: Lab, record: Record | None = None, image: Image.Image | None = None) -> None:
@@ -44,7 +44,7 @@ def show_reference(lab: Lab, record: Record | None = None, image: Image.Image | 
     st.text(f"Reference: {record.name}")
 
 
-def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: str) -> Source | None:
+def reference_picker(lab: Lab, records: list[Record], key: str) -> Source | None:
     """The chosen reference (None until there is one); widgets are keyed under ``key``."""
     source = st.radio("Reference image", ["From the index", "Upload"], horizontal=True, key=f"{key}-source")
     if source == "Upload":
@@ -67,7 +67,7 @@ def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: 
     words = st.text_input("Find another reference", key=f"{key}-find", placeholder="a red circle",
                           help="A few words; the closest images appear below. Empty: the first images.")
     cols = st.columns(4)
-    for n, i in enumerate(candidates(lab, images, records, vectors, words)):
+    for n, i in enumerate(candidates(lab, images, records, words)):
         with cols[n % 4]:
             thumb = lab.blobs.thumb_path(records[i].id)
             if thumb.exists():
@@ -79,7 +79,7 @@ def reference_picker(lab: Lab, records: list[Record], vectors: np.ndarray, key: 
     return Source(item=st.session_state[chosen_key])
 
 
-def reference_layout(lab: Lab, records: list[Record], vectors: np.ndarray, key: str):
+def reference_layout(lab: Lab, records: list[Record], key: str):
     """Stop with a message when there are no images; else draw the picker on the left and return
     (reference, right-hand column) for the page's own controls."""
     if not any(r.kind == "image" for r in records):
@@ -87,5 +87,5 @@ def reference_layout(lab: Lab, records: list[Record], vectors: np.ndarray, key: 
         st.stop()
     left, right = st.columns([1, 1])
     with left:
-        ref = reference_picker(lab, records, vectors, key=key)
+        ref = reference_picker(lab, records, key=key)
     return ref, right

@@ -7,8 +7,8 @@ was fitted on its own judgments.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from indexing.labels.calibration import (Calibrator, cross_validated, expected_c
 from indexing.core.errors import SimLabError
 from indexing.labels.label_store import SavedQuery
 from indexing.query.runner import Results, Snapshot
-from indexing.query.specs import NeighboursQuery
+from indexing.query.specs import NeighboursQuery, QuerySpec
 from indexing.core.ranking import keep_only, top_k
 
 
@@ -38,35 +38,26 @@ class JudgedQuery:
         return self.results.scored.own_scores()
 
 
-def question(spec) -> str:
-    """The question a spec asks, without how many results it shows, its feedback or its adapter."""
-    data = {k: v for k, v in spec.to_json().items() if k not in ("k", "feedback", "adapter")}
-    return json.dumps(data, sort_keys=True)
-
-
-def untuned(spec):
-    """The same question in the plain embedding space: no adapter, no feedback."""
-    return replace(spec, adapter=None, feedback=None) if isinstance(spec, NeighboursQuery) else replace(spec, feedback=None)
-
-
-def judged_queries(queries: list[SavedQuery], qrels: dict[str, dict[str, int]], run) -> list[JudgedQuery]:
+def judged_queries(queries: list[SavedQuery], qrels: dict[str, dict[str, int]],
+                   results_of: Callable[[QuerySpec], Results]) -> list[JudgedQuery]:
     """Every runnable saved query with judgments, run in the plain embedding space (an adapter's own scores
-    must not calibrate plain ones, nor train the next adapter); ``run(spec) → Results`` is ``Lab.run``."""
+    must not calibrate plain ones, nor train the next adapter); ``results_of`` is ``Lab.saved_results``, so
+    a query judging already ran is not run again."""
     out = []
     for q in queries:
         grades = qrels.get(q.qid)
         if not grades or q.spec is None:
             continue
-        spec = untuned(q.spec)
+        spec = q.spec.untuned()
         try:
-            results = run(spec)
+            results = results_of(spec)
         except SimLabError:
             continue
         index, scores = results.snapshot.index, results.scored.own_scores()
         judged = [(index[i], g) for i, g in grades.items() if i in index and np.isfinite(scores[index[i]])]
         if judged:
             items, g = zip(*judged)
-            out.append(JudgedQuery(q.qid, question(spec), results, np.array(items), np.array(g)))
+            out.append(JudgedQuery(q.qid, spec.question(), results, np.array(items), np.array(g)))
     return out
 
 
@@ -86,7 +77,7 @@ def family(results: Results) -> str:
     query over texts and images scores on another scale than one over images only)."""
     if isinstance(results.spec, NeighboursQuery):
         return f"neighbours of {results.spec.kind + 's' if results.spec.kind else 'any kind'}"
-    return f"{results.spec.type} ({results.main})"
+    return f"{results.spec.family} ({results.main})"
 
 
 def fit_cutoff(judged: list[JudgedQuery], method: str, level: int = 1) -> CutoffReport:

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from indexing.core.errors import SimLabError
 from indexing.labels.label_store import SavedQuery
-from indexing.query.runner import Ranking
+from indexing.query.runner import Ranking, Results
+from indexing.query.specs import QuerySpec
 
 HELD_OUT_ADAPTER = "adapter held-out"  # the method name of the held-out adapter measurement
 RUN_DEPTH = 100  # how deep a saved query's rankings go: the pool, the metrics and the exported run files
@@ -65,20 +66,21 @@ def by_family(run: dict[str, dict[str, float]], queries: list[SavedQuery], metho
     return out
 
 
-def all_runs(queries: list[SavedQuery], rankings_of: Callable[[SavedQuery], dict[str, Ranking]]
+def all_runs(queries: list[SavedQuery], qrels: dict[str, dict[str, int]],
+             results_of: Callable[[QuerySpec, dict[str, int]], Results]
              ) -> tuple[dict[str, dict[str, dict[str, float]]], list[str]]:
     """``family/method`` → qid → item → score for every runnable saved query (so one row never averages two
     algorithms: Compose's and Condition's 'sum' are 'compose/sum' and 'condition/sum'); plus a note per query
     that could not run (imported ones, whose reference item was deleted, …).
 
-    ``rankings_of`` gives one query's rankings (``Lab.run`` through a cache, in the app)."""
+    ``results_of(spec, grades)`` is ``Lab.saved_results``: each saved query runs once per collection version."""
     runs: dict[str, dict[str, dict[str, float]]] = {}
     skipped = []
     for query in queries:
         if query.family == "imported":  # qrels without a spec: judged, never run
             continue
         try:
-            rankings = rankings_of(query)
+            rankings = results_of(query.runnable, qrels.get(query.qid, {})).rankings()
         except SimLabError as exc:
             skipped.append(f"{query.qid}: {exc}")
             continue

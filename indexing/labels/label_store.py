@@ -14,13 +14,13 @@ import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.store.blobs import atomic_write
 from indexing.core.errors import SimLabError
 from indexing.core.progress import Progress
-from indexing.query.specs import NeighboursQuery, QuerySpec, Source, from_json
+from indexing.query.specs import QuerySpec, Source, from_json
 
 DEFAULT_SCALE = {0: "not relevant", 1: "partly", 2: "relevant", 3: "perfect"}
 
@@ -83,8 +83,7 @@ class SavedQuery:
         """The query family its runs belong to: 'neighbours' (text, image or item), 'compose', 'condition';
         'imported' or 'unreadable' for those without a spec. Read from the spec, so queries saved before
         runs were named by family are shown under theirs."""
-        kind = self.type
-        return "neighbours" if kind in ("text", "image", "item") else kind
+        return self.spec.family if self.spec is not None else self.type
 
     @property
     def runnable(self) -> QuerySpec:
@@ -142,10 +141,10 @@ class LabelStore:
         spec = self._keep_images(spec)
         name = name.strip() or spec.label or "query"
         stored = json.dumps(spec.to_json(), sort_keys=True)
+        if qid is None:  # the same question (by its key, whichever schema it was saved with) is one saved query
+            same = [q.qid for q in self.queries() if q.spec is not None and q.spec.key() == spec.key()]
+            qid = same[0] if same else "q-" + uuid.uuid4().hex[:10]
         with self._connect() as db:
-            if qid is None:
-                same = db.execute("SELECT qid FROM queries WHERE spec = ? ORDER BY created LIMIT 1", (stored,)).fetchone()
-                qid = same[0] if same else "q-" + uuid.uuid4().hex[:10]
             db.execute("INSERT INTO queries (qid, name, spec, created) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(qid) DO UPDATE SET name=excluded.name, spec=excluded.spec",
                        (qid, name, stored, time.time()))
@@ -153,9 +152,8 @@ class LabelStore:
 
     def _keep_images(self, spec: QuerySpec) -> QuerySpec:
         """The spec with any uploaded image written to ``queries/<sha>.img`` and referred to by that path."""
-        field_name = "source" if isinstance(spec, NeighboursQuery) else "reference"
-        source: Source = getattr(spec, field_name)
-        if source.image is None or source.image_path is not None:
+        source = spec.origin
+        if source is None or source.image is None or source.image_path is not None:
             return spec
         name = f"queries/{hashlib.sha256(source.image).hexdigest()[:24]}.img"
         path = self.path.parent / name
@@ -165,7 +163,7 @@ class LabelStore:
                 atomic_write(path, source.image)  # never a half-written image that later runs would reuse
         except OSError as exc:
             raise LabelError(f"Could not keep the query image under the data directory: {exc.strerror}.") from exc
-        return replace(spec, **{field_name: Source(image_path=name)})
+        return spec.with_origin(Source(image_path=name))
 
     def ensure_query(self, qid: str) -> None:
         """Make an unknown query id (from imported qrels) a saved query with no specification."""

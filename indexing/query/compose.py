@@ -6,23 +6,13 @@ Pure functions, arrays in and arrays out: every vector is a unit vector, every s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from indexing.core.errors import InputError
 from indexing.core.ranking import normalise
-
-COMPOSE_METHODS = ("image", "text", "sum", "slerp", "product", "clauses")
-METHOD_LABELS = {
-    "image": "image only", "text": "text only", "sum": "weighted sum", "slerp": "slerp",
-    "product": "score product", "clauses": "clause split",
-}
-# What each method's score is, for the label next to it (only some are cosines).
-SCORE_NAMES = {"image": "cosine", "text": "cosine", "sum": "cosine", "slerp": "cosine",
-               "product": "product of cosines", "clauses": "clause score"}
-
+from indexing.query.scoring import ScoreMethod, table
 
 def weighted_sum(image: np.ndarray, text: np.ndarray, lam: float) -> np.ndarray:
     """normalise((1 - λ)·image + λ·text)."""
@@ -82,21 +72,21 @@ def _scores_clauses(x: ComposeInputs) -> np.ndarray:
     return image * np.prod(clause, axis=1) ** (1.0 / clause.shape[1])
 
 
-SCORERS: dict[str, Callable[[ComposeInputs], np.ndarray]] = {
-    "image": lambda x: x.gallery @ x.image,
-    "text": lambda x: x.gallery @ x.text,
-    "sum": _scores_sum,
-    "slerp": _scores_slerp,
-    "product": _scores_product,
-    "clauses": _scores_clauses,
-}
+METHODS, COMPOSE_METHODS, METHOD_LABELS, SCORE_NAMES = table(
+    ScoreMethod("image", "image only", "cosine", lambda x: x.gallery @ x.image),
+    ScoreMethod("text", "text only", "cosine", lambda x: x.gallery @ x.text),
+    ScoreMethod("sum", "weighted sum", "cosine", _scores_sum),
+    ScoreMethod("slerp", "slerp", "cosine", _scores_slerp),
+    ScoreMethod("product", "score product", "product of cosines", _scores_product),
+    ScoreMethod("clauses", "clause split", "clause score", _scores_clauses),
+)
 
 
 def compose_scores(x: ComposeInputs, methods: tuple[str, ...] = COMPOSE_METHODS) -> dict[str, np.ndarray]:
     """Scores of every gallery item under each method."""
     if not 0.0 <= x.lam <= 1.0:
         raise InputError(f"λ must be between 0 and 1, not {x.lam}.")
-    unknown = [m for m in methods if m not in SCORERS]
+    unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise InputError(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(SCORERS)}.")
-    return {m: SCORERS[m](x) for m in methods}
+        raise InputError(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    return {m: METHODS[m].score(x) for m in methods}

@@ -5,7 +5,6 @@ A condition is an attribute type to focus on ("color"), a value to change to ("b
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,14 +14,9 @@ from indexing.shapes import world
 from indexing.query.compose import score_product
 from indexing.core.errors import SimLabError
 from indexing.core.ranking import normalise
+from indexing.query.scoring import ScoreMethod, table
 
 ConditionKind = Literal["focus", "change", "object"]
-CONDITION_METHODS = ("image", "text", "sum", "basis", "product")
-METHOD_LABELS = {"image": "image only", "text": "condition text only", "sum": "image + condition text",
-                 "basis": "text-basis projection", "product": "product fusion"}
-SCORE_NAMES = {"image": "cosine", "text": "cosine", "sum": "cosine", "basis": "projected cosine",
-               "product": "fused score"}
-
 # Built-in vocabulary; users can edit it on the Condition page. The demo world's words come first.
 VOCABULARY: dict[str, list[str]] = {
     "color": list(dict.fromkeys(list(world.COLORS) + ["black", "brown", "gray", "teal", "beige", "cyan"])),
@@ -105,13 +99,14 @@ def _product_scores(x: ConditionInputs) -> np.ndarray:
     return score_product(x.gallery @ x.reference, x.gallery @ text)
 
 
-SCORERS: dict[str, Callable[[ConditionInputs], np.ndarray]] = {
-    "image": lambda x: x.gallery @ x.reference,
-    "text": lambda x: x.gallery @ x.condition_text,  # the condition alone (a GeneCIS baseline)
-    "sum": lambda x: x.gallery @ normalise(x.reference + x.condition_text),
-    "basis": _basis_scores,
-    "product": _product_scores,
-}
+METHODS, CONDITION_METHODS, METHOD_LABELS, SCORE_NAMES = table(
+    ScoreMethod("image", "image only", "cosine", lambda x: x.gallery @ x.reference),
+    # the condition alone (a GeneCIS baseline)
+    ScoreMethod("text", "condition text only", "cosine", lambda x: x.gallery @ x.condition_text),
+    ScoreMethod("sum", "image + condition text", "cosine", lambda x: x.gallery @ normalise(x.reference + x.condition_text)),
+    ScoreMethod("basis", "text-basis projection", "projected cosine", _basis_scores),
+    ScoreMethod("product", "product fusion", "fused score", _product_scores),
+)
 
 
 def methods_for(condition: Condition) -> tuple[str, ...]:
@@ -124,4 +119,4 @@ def methods_for(condition: Condition) -> tuple[str, ...]:
 
 
 def condition_scores(x: ConditionInputs, methods: tuple[str, ...]) -> dict[str, np.ndarray]:
-    return {m: SCORERS[m](x) for m in methods}
+    return {m: METHODS[m].score(x) for m in methods}

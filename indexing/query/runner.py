@@ -1,10 +1,11 @@
 """The one way a query is answered: spec → query vector(s) → each method's scores → ranked ``Results``.
 
-``run(spec, context)`` looks the spec's type up in ``METHODS`` (a registered function that scores every
-item of the collection under each of its methods), refines with ``FEEDBACK`` when the spec asks for it,
+``run(spec, context)`` finds the function that answers the spec's type in the one spec registry
+(``indexing.query.specs.REGISTRY``; registered here with ``@answers``), which scores every item of the
+collection under each of the type's methods, refines with ``FEEDBACK`` when the spec asks for it,
 and ranks exactly over the collection's cached float32 matrix. Every page, the saved queries that Label
 pools, the map overlay, the command line and the benchmarks go through it, so what is judged is what
-was seen. A new method is one registered function (and its test).
+was seen. A new question type is a registered spec class and one answering function (and their test).
 
 Exact search rather than Chroma's HNSW: ~10 ms per query at 100k vectors here, recall 1.0 by
 construction, where Chroma's defaults recalled under a third of the exact top 10 on clustered data
@@ -29,7 +30,7 @@ from indexing.model.encoder import Encoder
 from indexing.model.explain import Why
 from indexing.ingest.media import MAX_IMAGE_BYTES, MediaError, decode_image, inside, read_bounded
 from indexing.query.specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
-                                  QuerySpec, Source, checked_k)
+                                  QuerySpec, Source, checked_k, registered)
 from indexing.core.ranking import keep_only, normalise, ranks_of, top_k
 from indexing.ingest.sources import image_id
 from indexing.store.chroma import Hit, Record
@@ -139,6 +140,16 @@ class Results:
     def exclude(self) -> int | None:
         return self.scored.exclude
 
+    def placement_scores(self) -> np.ndarray | None:
+        """How close the query is to every item, for placing it on a map: None for a query that is an item
+        (placed at it); the plain cosines a neighbours query already scored; else its vector's cosines."""
+        if self.exclude is not None:
+            return None
+        scored = self.scored
+        if scored.main == "clip" and scored.allowed is None and scored.items is None:
+            return scored.scores["clip"]
+        return self.snapshot.cosines(normalise(self.query_vector))
+
     @property
     def notes(self) -> list[str]:
         return self.scored.notes
@@ -168,26 +179,24 @@ class Results:
         return self._ranks[method]
 
 
-Method = Callable[[QuerySpec, Context], Scored]
-METHODS: dict[type, Method] = {}
+Answer = Callable[[QuerySpec, Context], Scored]
 Refinement = Callable[[Scored, Feedback, np.ndarray, dict[str, int], dict[str, int]], np.ndarray]
 FEEDBACK: dict[str, Refinement] = {}
 
 
-def registers(spec_type: type) -> Callable[[Method], Method]:
-    """Decorator: the function that scores queries of ``spec_type``."""
-    def add(fn: Method) -> Method:
-        METHODS[spec_type] = fn
+def answers(spec_class: type) -> Callable[[Answer], Answer]:
+    """Decorator: the function that scores queries of ``spec_class`` (a class registered with ``@spec_type``)."""
+    def add(fn: Answer) -> Answer:
+        registered(spec_class).answer = fn
         return fn
     return add
 
 
 def run(spec: QuerySpec, context: Context, k: int | None = None) -> Results:
     """Answer ``spec``: each method's top ``k`` (default: the spec's own k), plus its feedback method if any."""
-    try:
-        method = METHODS[type(spec)]
-    except KeyError:
-        raise QueryError(f"No method answers a {type(spec).__name__}.") from None
+    method = registered(type(spec)).answer
+    if method is None:
+        raise QueryError(f"No function answers a {type(spec).__name__}.")
     depth = spec.k if k is None else checked_k(k)
     scored = method(spec, replace(context, depth=depth))
     if spec.feedback is not None:  # in the space the query was scored in (an adapter's, if it used one)
@@ -283,7 +292,7 @@ def why_target(spec: QuerySpec, context: Context) -> Why:
     (focus on an attribute) or the condition's own words (an object, a change). An adapter or feedback
     that re-ranked the results is not in the heatmap; the label says so."""
     why = _plain_target(spec, context)
-    used = [name for name, present in (("its adapter", getattr(spec, "adapter", None)),
+    used = [name for name, present in (("its adapter", spec.adapter),
                                        ("feedback", spec.feedback is not None)) if present]
     return Why(why.vector, f"{why.label} (the ranking also used {' and '.join(used)})") if used else why
 
@@ -310,7 +319,7 @@ def _plain_target(spec: QuerySpec, context: Context) -> Why:
 
 
 # ---- registered methods ------------------------------------------------------------------------------
-@registers(NeighboursQuery)
+@answers(NeighboursQuery)
 def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
     """Cosine to the source, among items of the spec's kind and filters ('clip')."""
     if len(context.snapshot.records) == 0:
@@ -330,7 +339,7 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
     return Scored({method: keep_only(items @ vector, allowed)}, vector, method, exclude, allowed, notes, items=items)
 
 
-@registers(ComposeQuery)
+@answers(ComposeQuery)
 def compose(spec: ComposeQuery, context: Context) -> Scored:
     """Reference image + modification text under each compose method (``indexing.query.compose``), images only."""
     image, exclude, notes = _reference(spec.reference, context)
@@ -348,7 +357,7 @@ def compose(spec: ComposeQuery, context: Context) -> Scored:
     return Scored(scores, weighted_sum(image, x.text, spec.lam), main, exclude, allowed, notes)
 
 
-@registers(ConditionQuery)
+@answers(ConditionQuery)
 def condition(spec: ConditionQuery, context: Context) -> Scored:
     """Similarity to the reference with respect to a condition, per condition method, images only."""
     cond = parse_condition(spec.condition, spec.vocabulary)

@@ -5,15 +5,20 @@
 - ``ConditionQuery``: similar to a reference *with respect to* an attribute, a value or an object.
 - ``Feedback`` on any of them: refine the query from its relevance judgments (Rocchio).
 
-A spec is built valid or not at all (``QueryError`` says what to fix). ``to_json``/``from_json`` give the
-form a saved query is stored in; ``indexing.query.runner.run`` is the one way a spec is answered.
+A spec is built valid or not at all (``QueryError`` says what to fix). Each spec class registers once
+(``@spec_type``): that one table (``REGISTRY``) reads specs back (``from_json``), names their family, and holds
+the function that answers them (``indexing.query.runner.answers``), so a type that runs can also be saved
+and re-run from Label. ``key()`` is a spec's one identity for caches, de-duplication and heatmaps.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from dataclasses import dataclass, field, replace
-from typing import ClassVar, Union
+from typing import Any, ClassVar, Union
 
 from indexing.query.compose import COMPOSE_METHODS
 from indexing.query.condition import VOCABULARY
@@ -25,6 +30,7 @@ DEFAULT_METHOD_K = 6  # results per method column (Compose, Condition)
 DEFAULT_LAM = 0.5
 MAX_K = 1000
 MAX_FEEDBACK_WEIGHT = 100.0  # Rocchio's α, β, γ: weights past this only overflow (1e308 returned nothing)
+SCHEMA = 1  # the spec JSON's version ("schema"); specs saved before it was written carry none and are version 1
 
 
 class QueryError(InputError):
@@ -88,8 +94,11 @@ class Source:
         """A short human name: the text, the item id, or 'image'."""
         return self.text.strip() if self.text is not None else self.item or "image"
 
-    def to_json(self) -> dict:
+    def to_json(self, identity: bool = False) -> dict:
+        """The saved form; with ``identity``, an uploaded image not saved yet is named by its bytes' digest."""
         if self.kind == "image" and self.image_path is None:
+            if identity:
+                return {"image_sha256": hashlib.sha256(self.image).hexdigest()}
             raise QueryError("An uploaded image has no saved copy yet; save the query through LabelStore.save_query.")
         return {self.kind if self.kind != "image" else "image_path":
                 self.text if self.kind == "text" else self.item if self.kind == "item" else self.image_path}
@@ -117,8 +126,78 @@ class Feedback:
         return {"method": self.method, "alpha": float(self.alpha), "beta": float(self.beta), "gamma": float(self.gamma)}
 
 
+@dataclass
+class SpecType:
+    """A kind of question, registered once: its class, its family (the first half of every run name, as in
+    'compose/sum'), the JSON types it is saved under, and the function that answers it."""
+
+    cls: type
+    family: str
+    json_types: tuple[str, ...]
+    answer: Callable[..., Any] | None = None  # set by ``indexing.query.runner.answers``
+
+
+REGISTRY: dict[str, SpecType] = {}  # JSON type → its registration
+
+
+def spec_type(family: str, *json_types: str) -> Callable[[type], type]:
+    """Class decorator: register a spec class under ``family`` and the JSON ``type`` values it is saved as
+    (default: the family). The class reads itself back with ``from_fields(json_type, fields, feedback)``."""
+    def add(cls: type) -> type:
+        entry = SpecType(cls, family, json_types or (family,))
+        cls.family = family
+        for name in entry.json_types:
+            REGISTRY[name] = entry
+        return cls
+    return add
+
+
+def registered(cls: type) -> SpecType:
+    """The registration of a spec class; ``QueryError`` if it has none."""
+    for entry in REGISTRY.values():
+        if entry.cls is cls:
+            return entry
+    raise QueryError(f"{cls.__name__} is not a registered query type.")
+
+
+class Spec:
+    """What every spec shares: its family, one identity (``key``), the question it asks whatever its depth or
+    tuning (``question``), and the image it may start from (``origin``)."""
+
+    family: ClassVar[str]
+    source_field: ClassVar[str | None] = "source"  # the field holding the Source an image may live in
+    adapter: ClassVar[str | None] = None  # only neighbours queries run through a learned adapter
+
+    @property
+    def origin(self) -> Source | None:
+        """The source the query starts from (a neighbours query's source, a reference); None for a type
+        that starts from no image."""
+        return getattr(self, self.source_field) if self.source_field else None
+
+    def with_origin(self, source: "Source") -> "Spec":
+        return replace(self, **{self.source_field: source})
+
+    def untuned(self) -> "Spec":
+        """The same question in the plain embedding space: no adapter, no feedback."""
+        return replace(self, feedback=None)
+
+    def key(self) -> str:
+        """The spec's one identity for caches, de-duplication and heatmaps: its JSON with sorted keys, an
+        uploaded image named by its bytes' digest."""
+        return json.dumps(self.to_json(identity=True), sort_keys=True)
+
+    def question(self) -> str:
+        """The identity of what is asked, whatever its depth, feedback or adapter (judgment folds never split
+        one question)."""
+        return replace(self.untuned(), k=1).key()
+
+    def to_json(self, identity: bool = False) -> dict:
+        raise NotImplementedError
+
+
+@spec_type("neighbours", "text", "image", "item")
 @dataclass(frozen=True)
-class NeighboursQuery:
+class NeighboursQuery(Spec):
     """The ``k`` nearest items to a source, of one ``kind`` and matching every metadata filter."""
 
     source: Source
@@ -127,7 +206,6 @@ class NeighboursQuery:
     filters: dict[str, str] = field(default_factory=dict)
     feedback: Feedback | None = None
     adapter: str | None = None  # a saved adapter of this collection, learned from judgments
-    type: ClassVar[str] = "neighbours"
 
     def __post_init__(self) -> None:
         checked_k(self.k)
@@ -143,14 +221,25 @@ class NeighboursQuery:
     def label(self) -> str:
         return self.source.label
 
-    def to_json(self) -> dict:
-        return {"type": self.source.kind, **self.source.to_json(), "k": self.k, "kind": self.kind,
-                "filters": dict(self.filters), **_feedback_json(self.feedback),
+    def untuned(self) -> NeighboursQuery:
+        return replace(self, adapter=None, feedback=None)
+
+    def to_json(self, identity: bool = False) -> dict:
+        return {"schema": SCHEMA, "type": self.source.kind, **self.source.to_json(identity), "k": self.k,
+                "kind": self.kind, "filters": dict(self.filters), **_feedback_json(self.feedback),
                 **({"adapter": self.adapter} if self.adapter else {})}
 
+    @classmethod
+    def from_fields(cls, kind: str, d: dict, feedback: Feedback | None) -> NeighboursQuery:
+        name = kind if kind != "image" else "image_path"
+        _take(d, {name, "k", "kind", "filters", "feedback", "adapter"})
+        return cls(Source(**{name: d.get(name)}), d.get("k", DEFAULT_K), d.get("kind"), d.get("filters") or {},
+                   feedback, d.get("adapter"))
 
+
+@spec_type("compose")
 @dataclass(frozen=True)
-class ComposeQuery:
+class ComposeQuery(Spec):
     """Reference image + modification text → the images that match both, under each of ``methods``."""
 
     reference: Source
@@ -159,7 +248,7 @@ class ComposeQuery:
     methods: tuple[str, ...] = COMPOSE_METHODS
     k: int = DEFAULT_METHOD_K
     feedback: Feedback | None = None
-    type: ClassVar[str] = "compose"
+    source_field: ClassVar[str] = "reference"
 
     def __post_init__(self) -> None:
         _reference(self.reference)
@@ -180,13 +269,20 @@ class ComposeQuery:
     def label(self) -> str:
         return self.text.strip()
 
-    def to_json(self) -> dict:
-        return {"type": "compose", **_reference_json(self.reference), "text": self.text, "lam": float(self.lam),
-                "methods": list(self.methods), "k": self.k, **_feedback_json(self.feedback)}
+    def to_json(self, identity: bool = False) -> dict:
+        return {"schema": SCHEMA, "type": "compose", **_reference_json(self.reference, identity), "text": self.text,
+                "lam": float(self.lam), "methods": list(self.methods), "k": self.k, **_feedback_json(self.feedback)}
+
+    @classmethod
+    def from_fields(cls, kind: str, d: dict, feedback: Feedback | None) -> ComposeQuery:
+        _take(d, {"reference", "reference_image", "text", "lam", "methods", "k", "feedback"})
+        return cls(_reference_from(kind, d), d.get("text", ""), d.get("lam", DEFAULT_LAM),
+                   d.get("methods") or COMPOSE_METHODS, d.get("k", DEFAULT_METHOD_K), feedback)
 
 
+@spec_type("condition")
 @dataclass(frozen=True)
-class ConditionQuery:
+class ConditionQuery(Spec):
     """Images similar to a reference with respect to ``condition`` (resolved against ``vocabulary``)."""
 
     reference: Source
@@ -194,7 +290,7 @@ class ConditionQuery:
     vocabulary: dict[str, list[str]] = field(default_factory=lambda: {a: list(v) for a, v in VOCABULARY.items()})
     k: int = DEFAULT_METHOD_K
     feedback: Feedback | None = None
-    type: ClassVar[str] = "condition"
+    source_field: ClassVar[str] = "reference"
 
     def __post_init__(self) -> None:
         _reference(self.reference)
@@ -212,14 +308,21 @@ class ConditionQuery:
     def label(self) -> str:
         return self.condition.strip()
 
-    def to_json(self) -> dict:
-        return {"type": "condition", **_reference_json(self.reference), "condition": self.condition,
-                "vocabulary": {a: list(v) for a, v in self.vocabulary.items()}, "k": self.k,
-                **_feedback_json(self.feedback)}
+    def to_json(self, identity: bool = False) -> dict:
+        return {"schema": SCHEMA, "type": "condition", **_reference_json(self.reference, identity),
+                "condition": self.condition, "vocabulary": {a: list(v) for a, v in self.vocabulary.items()},
+                "k": self.k, **_feedback_json(self.feedback)}
+
+    @classmethod
+    def from_fields(cls, kind: str, d: dict, feedback: Feedback | None) -> ConditionQuery:
+        _take(d, {"reference", "reference_image", "condition", "vocabulary", "k", "feedback"})
+        vocabulary = d.get("vocabulary")
+        return cls(_reference_from(kind, d), d.get("condition", ""),
+                   {a: list(v) for a, v in VOCABULARY.items()} if vocabulary is None else vocabulary,
+                   d.get("k", DEFAULT_METHOD_K), feedback)
 
 
 QuerySpec = Union[NeighboursQuery, ComposeQuery, ConditionQuery]
-SPEC_TYPES = ("text", "image", "item", "compose", "condition")
 
 
 def with_feedback(spec: QuerySpec, feedback: Feedback | None) -> QuerySpec:
@@ -232,8 +335,17 @@ def _reference(source: Source) -> None:
         raise QueryError("The reference must be an image: pick an image item or upload one.")
 
 
-def _reference_json(source: Source) -> dict:
-    return {"reference": source.item} if source.kind == "item" else {"reference_image": source.to_json()["image_path"]}
+def _reference_json(source: Source, identity: bool = False) -> dict:
+    if source.kind == "item":
+        return {"reference": source.item}
+    saved = source.to_json(identity)
+    return {"reference_image": saved["image_path"]} if "image_path" in saved else saved
+
+
+def _reference_from(kind: str, d: dict) -> Source:
+    if bool(d.get("reference")) == bool(d.get("reference_image")):
+        raise QueryError(f"A {kind} query needs one reference: an item id or a saved image.")
+    return Source(item=d["reference"]) if d.get("reference") else Source(image_path=d["reference_image"])
 
 
 def _feedback_json(feedback: Feedback | None) -> dict:
@@ -241,39 +353,29 @@ def _feedback_json(feedback: Feedback | None) -> dict:
 
 
 def _take(data: dict, allowed: set[str]) -> dict:
-    unknown = set(data) - allowed - {"type"}
+    unknown = set(data) - allowed - {"type", "schema"}
     if unknown:
         raise QueryError(f"Unknown field(s) {', '.join(sorted(unknown))} in a {data.get('type')} query.")
     return data
 
 
 def from_json(data: dict) -> QuerySpec:
-    """The spec a ``to_json`` dict describes (saved queries, the CLI); ``QueryError`` if it is not one."""
+    """The spec a ``to_json`` dict describes (saved queries, the CLI), read by its registered type;
+    ``QueryError`` if it is not one."""
     if not isinstance(data, dict):
         raise QueryError("A query spec is a JSON object with a 'type'.")
+    schema = data.get("schema", 1)
+    if isinstance(schema, bool) or not isinstance(schema, int) or not 1 <= schema <= SCHEMA:
+        raise QueryError(f"This query was saved by a newer SimLab (spec schema {schema!r}; this one reads up to "
+                         f"{SCHEMA}); update SimLab to run it.")
     kind = data.get("type")
-    if kind not in SPEC_TYPES:
-        raise QueryError(f"Query type must be one of {', '.join(SPEC_TYPES)}, not {kind!r}.")
+    entry = REGISTRY.get(kind) if isinstance(kind, str) else None
+    if entry is None:
+        raise QueryError(f"Query type must be one of {', '.join(REGISTRY)}, not {kind!r}.")
     if data.get("feedback") is not None and not isinstance(data["feedback"], dict):
         raise QueryError("feedback is an object, e.g. {\"method\": \"rocchio\", \"beta\": 0.75}.")
     try:
         feedback = Feedback(**data["feedback"]) if data.get("feedback") else None
     except TypeError as exc:
         raise QueryError(f"Feedback takes method, alpha, beta and gamma ({exc}).") from None
-    if kind in ("text", "image", "item"):
-        d = _take(data, {kind if kind != "image" else "image_path", "k", "kind", "filters", "feedback", "adapter"})
-        source = Source(**{kind if kind != "image" else "image_path": d.get(kind if kind != "image" else "image_path")})
-        return NeighboursQuery(source, d.get("k", DEFAULT_K), d.get("kind"), d.get("filters") or {}, feedback,
-                               d.get("adapter"))
-    d = _take(data, {"reference", "reference_image", "text", "lam", "methods", "k", "condition", "vocabulary",
-                     "feedback"} - ({"condition", "vocabulary"} if kind == "compose" else {"text", "lam", "methods"}))
-    if bool(d.get("reference")) == bool(d.get("reference_image")):
-        raise QueryError(f"A {kind} query needs one reference: an item id or a saved image.")
-    reference = Source(item=d["reference"]) if d.get("reference") else Source(image_path=d["reference_image"])
-    if kind == "compose":
-        return ComposeQuery(reference, d.get("text", ""), d.get("lam", DEFAULT_LAM),
-                            d.get("methods") or COMPOSE_METHODS, d.get("k", DEFAULT_METHOD_K), feedback)
-    vocabulary = d.get("vocabulary")
-    return ConditionQuery(reference, d.get("condition", ""),
-                          {a: list(v) for a, v in VOCABULARY.items()} if vocabulary is None else vocabulary,
-                          d.get("k", DEFAULT_METHOD_K), feedback)
+    return entry.cls.from_fields(kind, data, feedback)
