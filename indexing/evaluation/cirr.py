@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from indexing.evaluation.published import BenchmarkDataError, ImageVectors, image_under, load_json, open_rgb, rank_of, recall
-from indexing.query.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
+from indexing.query.compose import COMPOSE_METHODS
+from indexing.query.runner import Context, gallery_snapshot, run
+from indexing.query.specs import ComposeQuery, Source
 from indexing.model.encoder import Encoder
 from indexing.core.ranking import rank
 
@@ -62,18 +64,14 @@ def _gallery(queries: list[CirrQuery], names: dict[str, str], complete: bool) ->
     return list(dict.fromkeys(n for q in queries for n in (q.reference, q.target, *q.members) if n))
 
 
-def _scores(encoder: Encoder, vectors: np.ndarray, index: dict[str, int], queries: list[CirrQuery],
+def _scores(encoder: Encoder, vectors: np.ndarray, gallery: list[str], queries: list[CirrQuery],
             methods: tuple[str, ...], lam: float):
-    """(query, method → scores over the gallery, the reference masked out) for every query."""
-    texts = encoder.encode_texts([q.caption for q in queries])
-    for q, text in zip(queries, texts):
-        clauses = encoder.encode_texts(split_clauses(q.caption) or [q.caption])
-        ref = index[q.reference]
-        x = ComposeInputs(vectors[ref], text, clauses, vectors, lam)
-        scores = compose_scores(x, methods)
-        for s in scores.values():
-            s[ref] = -np.inf
-        yield q, scores
+    """(query, method → scores over the gallery, the reference masked out) for every query, each a
+    ``ComposeQuery`` answered by the one runner over a snapshot of the gallery."""
+    context = Context(encoder, gallery_snapshot(gallery, vectors), Path("."))
+    for q in queries:
+        results = run(ComposeQuery(Source(item=q.reference), q.caption, lam, methods, k=1), context)
+        yield q, {m: results.scored.own_scores(m) for m in methods}
 
 
 def _load(root: Path, encoder: Encoder, split: str, limit: int | None):
@@ -93,7 +91,7 @@ def evaluate_cirr(encoder: Encoder, root: Path, split: str = "val", limit: int |
         raise BenchmarkDataError(f"CIRR {split} has no targets to score; use the submission for test1.")
     ranks: dict[str, list[int]] = {m: [] for m in methods}
     subset: dict[str, list[int]] = {m: [] for m in methods}
-    for q, scores in _scores(encoder, vectors, index, queries, methods, lam):
+    for q, scores in _scores(encoder, vectors, gallery, queries, methods, lam):
         members = [index[n] for n in q.members if n != q.reference]
         target = index[q.target]
         for m, s in scores.items():
@@ -110,7 +108,7 @@ def submission(encoder: Encoder, root: Path, out: Path, split: str = "test1", me
     queries, gallery, vectors, index = _load(root, encoder, split, limit)
     recall_file = {"version": "rc2", "metric": "recall"}
     subset_file = {"version": "rc2", "metric": "recall_subset"}
-    for q, scores in _scores(encoder, vectors, index, queries, (method,), lam):
+    for q, scores in _scores(encoder, vectors, gallery, queries, (method,), lam):
         s = scores[method]
         recall_file[str(q.pairid)] = [gallery[i] for i in rank(s, 50) if np.isfinite(s[i])]
         members = [index[n] for n in q.members if n != q.reference]

@@ -6,6 +6,7 @@ Tasks are registered in ``TASKS``; each takes the encoder and a ``TestWorld`` an
 from __future__ import annotations
 
 import random
+from pathlib import Path
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ import numpy as np
 
 from indexing.model import explain
 from indexing.shapes import world
-from indexing.query.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
+from indexing.query.compose import COMPOSE_METHODS
+from indexing.query.runner import Context, gallery_snapshot, run as run_spec
+from indexing.query.specs import ComposeQuery, Source
 from indexing.core.ranking import rank
 from indexing.query.condition import ConditionInputs, condition_scores, text_basis
 from indexing.model.encoder import Encoder
@@ -112,13 +115,13 @@ def task_cir(w: TestWorld, n_queries: int = 300, lam: float = 0.5) -> dict:
         refs.append(ref)
         targets.append(target)
         texts.append(world.modification_text(key, value))
-    text_vecs = w.encoder.encode_texts(texts)
+    context = Context(w.encoder, gallery_snapshot([str(i) for i in range(len(w.image_vectors))], w.image_vectors),
+                      Path("."))
     out: dict[str, list] = {m: [] for m in COMPOSE_METHODS}
-    for ref, target, text, tv in zip(refs, targets, texts, text_vecs):
-        clauses = w.encoder.encode_texts(split_clauses(text) or [text])
-        x = ComposeInputs(w.image_vectors[ref], tv, clauses, w.image_vectors, lam)
-        for method, scores in compose_scores(x).items():
-            out[method].append(rank(scores, 10, exclude=ref) == target)
+    for ref, target, text in zip(refs, targets, texts):  # each a ComposeQuery through the one runner
+        results = run_spec(ComposeQuery(Source(item=str(ref)), text, lam, COMPOSE_METHODS, k=10), context)
+        for method, top in results.top.items():
+            out[method].append(np.array(top) == target)
     return {m: recall_at(_pad(hits, 10), (1, 5, 10)) for m, hits in out.items()}
 
 

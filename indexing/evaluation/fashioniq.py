@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from indexing.evaluation.published import BenchmarkDataError, ImageVectors, image_under, load_json, open_rgb, rank_of, recall
-from indexing.query.compose import COMPOSE_METHODS, ComposeInputs, compose_scores, split_clauses
+from indexing.query.compose import COMPOSE_METHODS
+from indexing.query.runner import Context, gallery_snapshot, run
+from indexing.query.specs import ComposeQuery, Source
 from indexing.model.encoder import Encoder
 
 CATEGORIES = ("dress", "shirt", "toptee")
@@ -73,13 +75,11 @@ def evaluate_fashioniq(encoder: Encoder, root: Path, categories: tuple[str, ...]
         if missing:
             raise BenchmarkDataError(f"split.{category}.val.json does not list {sorted(missing)[0]}, which a caption names.")
         images.encode(ids, desc=f"fashioniq {category}")
-        gallery = images[ids]
+        context = Context(encoder, gallery_snapshot(ids, images[ids]), root)
         ranks: dict[str, list[int]] = {m: [] for m in methods}
-        texts = encoder.encode_texts([t for _, t, _ in pairs])
-        for (candidate, text, target), vector in zip(pairs, texts):
-            x = ComposeInputs(gallery[index[candidate]], vector, encoder.encode_texts(split_clauses(text) or [text]),
-                              gallery, lam)
-            for m, s in compose_scores(x, methods).items():
+        for candidate, text, target in pairs:  # the candidate stays in the gallery, as the benchmark scores it
+            results = run(ComposeQuery(Source(item=candidate), text, lam, methods, k=1), context)
+            for m, s in results.scored.scores.items():
                 ranks[m].append(rank_of(s, index[target]))
         out[category] = {"queries": len(pairs), "gallery": len(ids), "recall": {m: recall(r, KS) for m, r in ranks.items()}}
     out["mean"] = {m: {f"R@{k}": _mean([out[c]["recall"][m][f"R@{k}"] for c in categories]) for k in KS}

@@ -79,6 +79,11 @@ class Snapshot:
         return mask
 
 
+def gallery_snapshot(ids: list[str], vectors: np.ndarray) -> Snapshot:
+    """Images outside any store (a benchmark's gallery, the shapes world's) as a snapshot specs run over."""
+    return Snapshot([Record(i, "image", i, None) for i in ids], np.asarray(vectors, np.float32))
+
+
 @dataclass
 class Context:
     """What a run reads: the encoder, the collection, where saved query images live, and this query's grades."""
@@ -104,9 +109,10 @@ class Scored:
     condition: Condition | None = None  # how a condition was read (Condition queries)
     items: np.ndarray | None = None  # the item vectors ``query`` was scored against, when not the stored ones
 
-    def own_scores(self) -> np.ndarray:
-        """The main method's scores with the query's own item masked: what describes the query's distribution."""
-        scores = self.scores[self.main]
+    def own_scores(self, method: str | None = None) -> np.ndarray:
+        """A method's scores (default: the main one) with the query's own item masked: what describes the
+        query's distribution, and what a benchmark ranks."""
+        scores = self.scores[method or self.main]
         if self.exclude is None:
             return scores
         scores = scores.copy()
