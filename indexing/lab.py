@@ -16,15 +16,18 @@ from indexing.model.explain import Heatmap, Why, heatmap
 from indexing.ingest.media import decode_image
 from indexing.store.generation import WRITING, bump_generation, read_generation
 from indexing.ingest.pipeline import Ingestor, Summary
+from indexing.ingest.sources import Failure, Plan
+from indexing.ingest.region_pass import RegionPass, compute_regions
 from indexing.model.zoo import ModelSpec, resolve_model
 from indexing.core.progress import Progress
 from indexing.labels.judging import RUN_DEPTH
 from indexing.query.runner import Context, Results, Snapshot, run, why_target
 from indexing.query.specs import QuerySpec
 from indexing.core.settings import Settings, load_settings
-from indexing.ingest.sources import Plan
 from indexing.store.chroma import Record, Store, open_client, reopen_client
 from indexing.store.vector_files import VectorFiles
+from indexing.store.region_files import RegionFiles
+from indexing.model.regions import GRID
 from indexing.store.write_lock import write_lock
 
 SAVED_SCORES_KEPT = 50_000_000  # saved queries' results held in memory: at most this many scores (200 MB) in all
@@ -44,6 +47,7 @@ class Lab:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _seen: str | None = field(default=None, repr=False)  # the write generation this lab's client reflects
     _own: str | None = field(default=None, repr=False)  # the token of this lab's own write in progress
+    _regions: RegionFiles | None = field(default=None, repr=False)
     _counted: tuple[str, int] | None = field(default=None, repr=False)  # the count at one write generation
     _saved: OrderedDict = field(default_factory=OrderedDict, repr=False)  # saved_results' cache, newest last
 
@@ -102,7 +106,8 @@ class Lab:
 
     def run(self, spec: QuerySpec, k: int | None = None, grades: dict[str, int] | None = None) -> Results:
         """Answer a query spec over the current collection (``query_runner.run``); ``grades`` feed its feedback."""
-        return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}, self.adapted), k)
+        return run(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, grades or {}, self.adapted,
+                                 regions=self.regions), k)
 
     def saved_results(self, spec: QuerySpec, grades: dict[str, int] | None = None) -> Results:
         """A saved query's results to ``RUN_DEPTH`` — what Label pools and measures, what the cut-off and the
@@ -125,7 +130,7 @@ class Lab:
 
     def why(self, spec: QuerySpec) -> Why:
         """What the results of ``spec`` are explained against (``query_runner.why_target``)."""
-        return why_target(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir))
+        return why_target(spec, Context(self.encoder, self.snapshot(), self.settings.data_dir, regions=self.regions))
 
     def explained(self, item_id: str, why: Why, method: str = "dense",
                   width: int = EXPLAIN_PX) -> tuple[Image.Image, Heatmap]:
@@ -151,6 +156,13 @@ class Lab:
             return self._adapted[1], self._adapted[2]
 
     @property
+    def regions(self) -> RegionFiles:
+        """This collection's region vectors (``indexing.store.region_files``)."""
+        if self._regions is None or self._regions.root.name != self.store.name:
+            self._regions = RegionFiles(self.settings.data_dir, self.store.name, self.encoder.dim, GRID * GRID)
+        return self._regions
+
+    @property
     def spec(self) -> ModelSpec:
         return self.encoder.spec
 
@@ -167,10 +179,17 @@ class Lab:
                 if engine == "ray":
                     from indexing.ingest.ray_pipeline import run_on_ray
 
-                    return run_on_ray(plan, self.encoder, store, self.blobs, self.settings.device,
-                                      self.settings.batch_size, progress, ray_address)
-                return Ingestor(self.encoder, store, self.blobs, self.settings.batch_size,
-                                self.settings.decode_workers).run(plan, progress)
+                    summary = run_on_ray(plan, self.encoder, store, self.blobs, self.settings.device,
+                                         self.settings.batch_size, progress, ray_address)
+                else:
+                    summary = Ingestor(self.encoder, store, self.blobs, self.settings.batch_size,
+                                       self.settings.decode_workers).run(plan, progress)
+                if summary.added and self.settings.regions:
+                    with summary.stages.timer("regions"):  # the new images' region vectors (region search)
+                        store_records = store.all()[0]
+                        done = compute_regions(self.encoder, store_records, self.blobs, self.regions)
+                    summary.notes.extend(Failure(item, f"no region vectors: {reason}") for item, reason in done.failed)
+                return summary
             finally:
                 with self._lock:
                     self._own = None
@@ -180,6 +199,18 @@ class Lab:
                         done = None
                     if done is not None and self.store is store:
                         self._seen = done
+
+    def compute_regions(self, progress: Progress | None = None) -> RegionPass:
+        """Region vectors for every stored image that has none (a collection ingested before region search,
+        or a pass that stopped part-way); what is computed is kept batch by batch."""
+        return compute_regions(self.encoder, self.snapshot().records, self.blobs, self.regions, progress)
+
+    def regions_ready(self) -> tuple[int, int]:
+        """(images with region vectors, images) in the collection."""
+        records = self.snapshot().records
+        images = [r.id for r in records if r.kind == "image"]
+        known = self.regions.index()
+        return sum(i in known for i in images), len(images)
 
     def stats(self) -> dict:
         images = self.store.count_kind("image")

@@ -80,7 +80,7 @@ def test_vit_dense_tokens_are_the_last_blocks_value_path(tiny_encoder):
     image = Image.new("RGB", (40, 40), (200, 30, 30))
     image.paste(Image.new("RGB", (20, 20), (30, 30, 200)), (20, 0))
     with torch.no_grad():
-        x = visual._embeds(explain._pixels(tiny_encoder, image, tiny_encoder.image_size))
+        x = visual._embeds(explain.pixels_of(tiny_encoder, image, tiny_encoder.image_size))
         for block in visual.transformer.resblocks[:-1]:
             x = block(x)
         last = visual.transformer.resblocks[-1]

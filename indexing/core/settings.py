@@ -32,6 +32,7 @@ class Settings:
     batch_size: int = 32  # SIMLAB_BATCH
     device: str = "auto"  # SIMLAB_DEVICE: auto (CUDA when present) | cpu | cuda
     decode_workers: int = 0  # SIMLAB_DECODE_WORKERS: threads decoding images for the model; 0 = by device
+    regions: bool = True  # SIMLAB_REGIONS=0: no region vectors at ingest (region search then waits for a pass)
     allowed_emails: tuple[str, ...] = ()  # SIMLAB_ALLOWED_EMAILS: addresses or @domains; empty = no sign-in
 
     def allows(self, email: str | None) -> bool:
@@ -72,6 +73,7 @@ class Settings:
             ("SIMLAB_BATCH", str(self.batch_size)),
             ("SIMLAB_DEVICE", self.device),
             ("SIMLAB_DECODE_WORKERS", str(self.decode_workers or "(by device)")),
+            ("SIMLAB_REGIONS", "on" if self.regions else "off"),
             ("CHROMA_HEADERS / CHROMA_TOKEN", ", ".join(sorted(self.headers)) or "(none)"),
             ("CHROMA_API_KEY", "(set: Chroma Cloud)" if self.chroma_api_key else "(unset)"),
             ("CHROMA_TENANT / CHROMA_DATABASE", f"{self.chroma_tenant or '-'} / {self.chroma_database or '-'}"),
@@ -145,6 +147,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         batch_size=max(1, batch),
         device=device,
         decode_workers=max(0, workers),
+        regions=(env.get("SIMLAB_REGIONS") or "1").lower() not in ("0", "false", "no", "off"),
         allowed_emails=tuple(sorted({a.strip().lower() for a in (env.get("SIMLAB_ALLOWED_EMAILS") or "").split(",")
                                      if a.strip()})),
     )

@@ -29,7 +29,8 @@ from indexing.store.chroma import Record, Store, StoreStopped, store_failure
 MAX_LISTED = 1000  # duplicates named in a summary; the count is always whole
 
 
-STAGES = ("read_hash", "dedupe", "decode", "thumbnail", "preprocess", "blob_writes", "encode", "store", "waiting")
+STAGES = ("read_hash", "dedupe", "decode", "thumbnail", "preprocess", "blob_writes", "encode", "store", "waiting",
+          "regions")
 
 
 class Stages:

@@ -69,7 +69,7 @@ class Heatmap:
 
 def dense_method_available(encoder: Encoder) -> bool:
     """Whether the model's image tower has a dense path (ModifiedResNet or a plain ViT)."""
-    return _dense_kind(encoder.model.visual) is not None
+    return dense_kind(encoder.model.visual) is not None
 
 
 def heatmap(encoder: Encoder, image: Image.Image, target: np.ndarray, method: str = "dense") -> Heatmap:
@@ -90,31 +90,33 @@ def heatmap(encoder: Encoder, image: Image.Image, target: np.ndarray, method: st
 def dense_tokens(encoder: Encoder, image: Image.Image) -> torch.Tensor:
     """Unit vectors per position of the last feature map, (rows, cols, dim), in the joint space."""
     visual = encoder.model.visual
-    kind = _dense_kind(visual)
+    kind = dense_kind(visual)
     if kind is None:
         raise InputError(f"{encoder.spec.label} has no dense path ({type(visual).__name__}); "
                          "use the occlusion method, which works for every model.")
     if kind == "resnet":
-        grids = [_resnet_tokens(visual, _pixels(encoder, image, grid * RESNET_STRIDE)) for grid in DENSE_GRIDS]
+        grids = [resnet_tokens(visual, pixels_of(encoder, image, grid * RESNET_STRIDE))[0] for grid in DENSE_GRIDS]
         side = max(g.shape[0] for g in grids)
         resized = [F.interpolate(g.permute(2, 0, 1)[None], size=(side, side), mode="bilinear",
                                  align_corners=False)[0].permute(1, 2, 0) for g in grids]
         return F.normalize(torch.stack(resized).mean(0), dim=-1)
-    return _vit_tokens(visual, _pixels(encoder, image, encoder.image_size))
+    return vit_tokens(visual, pixels_of(encoder, image, encoder.image_size))[0]
 
 
-def _resnet_tokens(visual, pixels: torch.Tensor) -> torch.Tensor:
+def resnet_tokens(visual, pixels: torch.Tensor) -> torch.Tensor:
+    """A ModifiedResNet's last feature map through its attention pool's value path: (batch, rows, cols, dim)."""
     x = visual.stem(pixels)
     for layer in (visual.layer1, visual.layer2, visual.layer3, visual.layer4):
         x = layer(x)
     pool = visual.attnpool
     tokens = F.linear(F.linear(x.flatten(2).transpose(1, 2), pool.v_proj.weight, pool.v_proj.bias),
                       pool.c_proj.weight, pool.c_proj.bias)
-    return F.normalize(tokens[0].float(), dim=-1).reshape(x.shape[2], x.shape[3], -1)
+    return F.normalize(tokens.float(), dim=-1).reshape(len(pixels), x.shape[2], x.shape[3], -1)
 
 
-def _vit_tokens(visual, pixels: torch.Tensor) -> torch.Tensor:
-    """MaskCLIP for a ViT: the last block's value path (no query-key mixing, no MLP) per patch token."""
+def vit_tokens(visual, pixels: torch.Tensor) -> torch.Tensor:
+    """MaskCLIP for a ViT: the last block's value path (no query-key mixing, no MLP) per patch token,
+    (batch, rows, cols, dim)."""
     x = visual._embeds(pixels)
     transformer = visual.transformer
     batch_first = getattr(transformer, "batch_first", True)
@@ -127,10 +129,10 @@ def _vit_tokens(visual, pixels: torch.Tensor) -> torch.Tensor:
     values = F.linear(last.ln_1(x), last.attn.in_proj_weight[2 * width:], last.attn.in_proj_bias[2 * width:])
     tokens = visual.ln_post(last.ls_1(last.attn.out_proj(values))[:, 1:]) @ visual.proj  # ls_1: LayerScale
     side = int(round(tokens.shape[1] ** 0.5))
-    return F.normalize(tokens[0].float(), dim=-1).reshape(side, side, -1)
+    return F.normalize(tokens.float(), dim=-1).reshape(len(pixels), side, side, -1)
 
 
-def _dense_kind(visual) -> str | None:
+def dense_kind(visual) -> str | None:
     if all(hasattr(visual, a) for a in ("stem", "layer4", "attnpool")) and hasattr(visual.attnpool, "v_proj"):
         return "resnet"
     blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
@@ -148,7 +150,7 @@ def _normaliser(encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.zeros(3, 1, 1), torch.ones(3, 1, 1)
 
 
-def _pixels(encoder: Encoder, image: Image.Image, side: int) -> torch.Tensor:
+def pixels_of(encoder: Encoder, image: Image.Image, side: int) -> torch.Tensor:
     """The whole image (not a centre crop, so the heatmap covers what the card shows) as a square batch of 1."""
     rgb = image.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
     array = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255.0).permute(2, 0, 1)
@@ -157,7 +159,7 @@ def _pixels(encoder: Encoder, image: Image.Image, side: int) -> torch.Tensor:
 
 
 def _occlusion(encoder: Encoder, image: Image.Image, target: torch.Tensor) -> np.ndarray:
-    pixels = _pixels(encoder, image, encoder.image_size)
+    pixels = pixels_of(encoder, image, encoder.image_size)
     side = encoder.image_size
     step = side / OCCLUSION_GRID
     masked = []

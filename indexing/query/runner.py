@@ -30,7 +30,10 @@ from indexing.model.encoder import Encoder
 from indexing.model.explain import Why
 from indexing.ingest.media import MAX_IMAGE_BYTES, MediaError, decode_image, inside, read_bounded
 from indexing.query.specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
-                                  QuerySpec, Source, checked_k, registered)
+                                  QuerySpec, RegionQuery, Source, checked_k, registered)
+from indexing.model.regions import cells_in, region_vectors
+from indexing.store.late_interaction import chamfer
+from indexing.store.region_files import RegionFiles
 from indexing.core.ranking import keep_only, normalise, ranks_of, top_k
 from indexing.ingest.sources import image_id
 from indexing.store.chroma import Hit, Record
@@ -94,6 +97,7 @@ class Context:
     grades: dict[str, int] = field(default_factory=dict)  # item → grade, what feedback learns from
     adapted: Callable[[str], tuple[Adapter, np.ndarray]] | None = None  # name → (adapter, adapted item matrix)
     depth: int = 10  # how many results the run returns per method (``run`` sets it)
+    regions: RegionFiles | None = None  # the collection's region vectors (region matching, search by region)
 
 
 @dataclass
@@ -108,6 +112,7 @@ class Scored:
     notes: list[str] = field(default_factory=list)
     condition: Condition | None = None  # how a condition was read (Condition queries)
     items: np.ndarray | None = None  # the item vectors ``query`` was scored against, when not the stored ones
+    cells: dict[int, list[int]] = field(default_factory=dict)  # top item → the regions that matched (rings)
 
     def own_scores(self, method: str | None = None) -> np.ndarray:
         """A method's scores (default: the main one) with the query's own item masked: what describes the
@@ -321,6 +326,8 @@ def _plain_target(spec: QuerySpec, context: Context) -> Why:
             best = int(np.argmax(values @ reference))
             return Why(values[best], f"“{cond.values[best]}”, the reference's {cond.attribute}")
         return Why(encoder.encode_texts([cond.text])[0], f"the condition “{cond.text}”")
+    if isinstance(spec, RegionQuery):
+        return Why(normalise(region(replace(spec, k=1), replace(context, depth=1)).query), "the part in the box")
     raise QueryError(f"No explanation target for a {type(spec).__name__}.")
 
 
@@ -335,6 +342,8 @@ def neighbours(spec: NeighboursQuery, context: Context) -> Scored:
     vector, exclude = query.vector, query.item if spec.source.kind == "item" else None
     allowed = context.snapshot.allowed(spec.kind, spec.filters)
     notes = [query.note] if query.note else []
+    if spec.match == "region":
+        return _by_regions(vector[None], context, allowed, exclude, notes)
     if not spec.adapter:
         return Scored({"clip": context.snapshot.cosines(vector, allowed, context.depth)}, vector, "clip", exclude,
                       allowed, notes)
@@ -402,3 +411,71 @@ def _rocchio(scored: Scored, feedback: Feedback, vectors: np.ndarray, grades: di
 
 FEEDBACK["rocchio"] = _rocchio
 
+
+
+# ---- region search: late interaction over region vectors ---------------------------------------------
+EXACT_REGIONS_UP_TO = 20_000  # smaller collections score every image's regions exactly; larger ones take a
+REGION_SHORTLIST = 500  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth), re-ranked exactly
+
+
+@answers(RegionQuery)
+def region(spec: RegionQuery, context: Context) -> Scored:
+    """The region vectors inside the box are the query; each image scores the mean over them of its best
+    region's cosine (Chamfer similarity / MaxSim). The image the box was drawn on is a result like any other."""
+    cells = cells_in(spec.box)
+    source = spec.source
+    if source.item is not None:
+        i, note = find_item(context.snapshot, source.item)
+        record = context.snapshot.records[i]
+        if record.kind != "image":
+            raise QueryError(f"Item {record.id} is a text: search by region needs an image.")
+        rows = _region_rows(context)
+        if rows[i] < 0:
+            raise QueryError(f"The region vectors of {record.name} are not computed yet; compute the collection's "
+                             "regions (Neighbours page, or `python -m indexing regions`), then search again.")
+        tokens = context.regions.regions_of(np.array([rows[i]]))[0][cells]
+        notes = [note] if note else []
+    else:
+        picture = decode_image(_image_bytes(source, context), context.encoder.image_size)
+        tokens = region_vectors(context.encoder, [picture])[0][cells]
+        notes = []
+    return _by_regions(tokens, context, context.snapshot.allowed("image"), None, notes)
+
+
+def _region_rows(context: Context) -> np.ndarray:
+    """Each snapshot item's row in the region files (-1: none yet)."""
+    if context.regions is None:
+        raise QueryError("Region search is not available here (no region files); use whole-image matching.")
+    index = context.regions.index()
+    return np.array([index.get(r.id, -1) for r in context.snapshot.records], np.int64)
+
+
+def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None, exclude: int | None,
+                notes: list[str]) -> Scored:
+    """Score every image with region vectors by MaxSim with ``tokens`` (m, d); -inf for the others."""
+    snapshot, n = context.snapshot, len(context.snapshot.records)
+    rows = _region_rows(context)
+    images = snapshot.kinds == "image" if n else np.zeros(0, bool)
+    ready = (rows >= 0) & images & (allowed if allowed is not None else True)
+    scores = np.full(n, -np.inf, np.float32)
+    candidates = np.flatnonzero(ready)
+    if len(candidates) > EXACT_REGIONS_UP_TO:  # the MUVERA first pass makes the shortlist
+        estimate = context.regions.fde_scores(context.regions.query_fde(tokens))[rows[candidates]] / len(tokens)
+        size = max(REGION_SHORTLIST, 8 * context.depth)
+        scores[candidates] = np.minimum(estimate, -1.0) - 1.0  # below every exact score (means of cosines ≥ -1)
+        if size < len(candidates):
+            candidates = candidates[np.argpartition(-estimate, size - 1)[:size]]
+    for start in range(0, len(candidates), 4096):
+        part = candidates[start:start + 4096]
+        scores[part] = chamfer(tokens, context.regions.regions_of(rows[part])) / len(tokens)
+    waiting = int((images & (rows < 0)).sum())
+    if waiting:
+        notes = notes + [f"Region vectors are ready for {int((images & (rows >= 0)).sum()):,} of "
+                         f"{int(images.sum()):,} images; this search covers those (the rest are being computed, "
+                         "or can be on the Neighbours page)."]
+    top = top_k(scores, context.depth, exclude)
+    cells = {}
+    if top:
+        per = np.einsum("md,Nrd->Nmr", tokens, context.regions.regions_of(rows[top])).argmax(axis=2)
+        cells = {i: sorted(set(map(int, c))) for i, c in zip(top, per)}
+    return Scored({"regions": scores}, normalise(tokens.mean(axis=0)), "regions", exclude, ready, notes, cells=cells)

@@ -25,6 +25,7 @@ from indexing.query.condition import VOCABULARY
 from indexing.core.errors import InputError
 
 KINDS = ("image", "text")
+MATCHES = ("whole", "region")  # a neighbours query matches whole images, or the best region of each image
 DEFAULT_K = 12  # neighbours shown by default (Neighbours page, CLI)
 DEFAULT_METHOD_K = 6  # results per method column (Compose, Condition)
 DEFAULT_LAM = 0.5
@@ -206,9 +207,15 @@ class NeighboursQuery(Spec):
     filters: dict[str, str] = field(default_factory=dict)
     feedback: Feedback | None = None
     adapter: str | None = None  # a saved adapter of this collection, learned from judgments
+    match: str = "whole"  # "region": each image scored by its best region (images only)
 
     def __post_init__(self) -> None:
         checked_k(self.k)
+        if self.match not in MATCHES:
+            raise QueryError(f"match must be 'whole' or 'region', not {self.match!r}.")
+        if self.match == "region" and (self.adapter or self.kind == "text"):
+            raise QueryError("Region matching scores images by their parts: use it without an adapter and for "
+                             "images (kind image or any).")
         if self.kind not in (None, *KINDS):
             raise QueryError(f"kind must be 'image' or 'text', not {self.kind!r}.")
         if not isinstance(self.filters, dict) or not all(isinstance(key, str) and isinstance(v, str)
@@ -227,14 +234,15 @@ class NeighboursQuery(Spec):
     def to_json(self, identity: bool = False) -> dict:
         return {"schema": SCHEMA, "type": self.source.kind, **self.source.to_json(identity), "k": self.k,
                 "kind": self.kind, "filters": dict(self.filters), **_feedback_json(self.feedback),
-                **({"adapter": self.adapter} if self.adapter else {})}
+                **({"adapter": self.adapter} if self.adapter else {}),
+                **({"match": self.match} if self.match != "whole" else {})}
 
     @classmethod
     def from_fields(cls, kind: str, d: dict, feedback: Feedback | None) -> NeighboursQuery:
         name = kind if kind != "image" else "image_path"
-        _take(d, {name, "k", "kind", "filters", "feedback", "adapter"})
+        _take(d, {name, "k", "kind", "filters", "feedback", "adapter", "match"})
         return cls(Source(**{name: d.get(name)}), d.get("k", DEFAULT_K), d.get("kind"), d.get("filters") or {},
-                   feedback, d.get("adapter"))
+                   feedback, d.get("adapter"), d.get("match", "whole"))
 
 
 @spec_type("compose")
@@ -322,7 +330,45 @@ class ConditionQuery(Spec):
                    d.get("k", DEFAULT_METHOD_K), feedback)
 
 
-QuerySpec = Union[NeighboursQuery, ComposeQuery, ConditionQuery]
+@spec_type("region")
+@dataclass(frozen=True)
+class RegionQuery(Spec):
+    """Images containing a part like the part of ``source`` inside ``box`` (x0, y0, x1, y1, fractions of the
+    side): the box's region vectors are the query, each image scored by its best region for each of them."""
+
+    source: Source
+    box: tuple[float, float, float, float]
+    k: int = DEFAULT_K
+    feedback: Feedback | None = None
+
+    def __post_init__(self) -> None:
+        if self.source.kind == "text":
+            raise QueryError("Search by region starts from an image: pick an image item or upload one.")
+        if isinstance(self.box, (str, bytes)) or not isinstance(self.box, (list, tuple)) or len(self.box) != 4 \
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           for v in self.box):
+            raise QueryError("A box is four numbers: x0, y0, x1, y1 as fractions of the image's width and height.")
+        object.__setattr__(self, "box", tuple(float(v) for v in self.box))
+        checked_k(self.k)
+
+    @property
+    def label(self) -> str:
+        return f"part of {self.source.label}"
+
+    def to_json(self, identity: bool = False) -> dict:
+        return {"schema": SCHEMA, "type": "region", **self.source.to_json(identity), "box": list(self.box),
+                "k": self.k, **_feedback_json(self.feedback)}
+
+    @classmethod
+    def from_fields(cls, kind: str, d: dict, feedback: Feedback | None) -> RegionQuery:
+        _take(d, {"item", "image_path", "box", "k", "feedback"})
+        if bool(d.get("item")) == bool(d.get("image_path")):
+            raise QueryError("A region query needs one image: an item id or a saved image.")
+        source = Source(item=d["item"]) if d.get("item") else Source(image_path=d["image_path"])
+        return cls(source, d.get("box"), d.get("k", DEFAULT_K), feedback)
+
+
+QuerySpec = Union[NeighboursQuery, ComposeQuery, ConditionQuery, RegionQuery]
 
 
 def with_feedback(spec: QuerySpec, feedback: Feedback | None) -> QuerySpec:

@@ -1,0 +1,156 @@
+"""A collection's region vectors, beside its float32 vectors: append-only, memory-mapped files keyed by item id.
+
+Each image keeps its 16 region vectors as 4-bit codes of their directions (a region vector is a unit vector,
+so its scale need not be kept: 16 × 512 / 2 = 4,096 bytes for a 512-d model), and one MUVERA encoding of
+them as int8 with its scale (2,560 + 4 bytes): 6,660 bytes per image for ViT-B-32, 3,588 for the bundled
+model. The encodings are made of the regions minus the collection's mean region (fixed by the first
+batch, ``centre.npy``): every region shares that direction, and left in it dominates the buckets' means;
+taking it away does not change which region of an image is best for a query. Rows are appended (data first, the id last), so a reader never sees an id whose row is incomplete;
+a crash mid-append leaves a tail that the next append overwrites.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from indexing.store.late_interaction import FDE
+
+LEVELS = 7  # codes -7..7 per component (4 bits)
+
+
+def encode_codes(regions: np.ndarray) -> np.ndarray:
+    """(N, R, d) float → (N, R, d/2) uint8: each region's direction in 4 bits per component, two per byte."""
+    peak = np.abs(regions).max(axis=-1, keepdims=True)
+    q = np.rint(regions / np.where(peak > 0, peak, 1) * LEVELS).astype(np.int16) + 8  # 1..15
+    return (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
+
+
+def decode_codes(codes: np.ndarray) -> np.ndarray:
+    """(…, R, d/2) uint8 → (…, R, d) float32 unit vectors."""
+    low = (codes & 0x0F).astype(np.float32) - 8
+    high = (codes >> 4).astype(np.float32) - 8
+    out = np.empty(codes.shape[:-1] + (codes.shape[-1] * 2,), np.float32)
+    out[..., 0::2], out[..., 1::2] = low, high
+    norm = np.linalg.norm(out, axis=-1, keepdims=True)
+    return out / np.where(norm > 0, norm, 1)
+
+
+class RegionFiles:
+    """``<data>/regions/<collection>/``: codes.bin, fde.bin (int8), scale.bin (float32), ids.txt."""
+
+    def __init__(self, data_dir: Path | str, collection: str, dim: int, regions: int = 16):
+        if dim % 2:
+            raise ValueError("Region codes pack two components per byte: the dimension must be even.")
+        self.root = Path(data_dir) / "regions" / collection
+        self.dim, self.regions = dim, regions
+        self.fde = FDE(dim, reps=20, k_sim=3, d_proj=16)
+        self._index: tuple[int, dict[str, int]] | None = None
+
+    @cached_property
+    def row_bytes(self) -> tuple[int, int, int]:
+        """Bytes per image in codes.bin, fde.bin and scale.bin."""
+        return self.regions * self.dim // 2, self.fde.size, 4
+
+    @property
+    def bytes_per_image(self) -> int:
+        return sum(self.row_bytes)
+
+    def _path(self, name: str) -> Path:
+        return self.root / name
+
+    def count(self) -> int:
+        """How many images have complete rows."""
+        ids = self._path("ids.txt")
+        if not ids.exists():
+            return 0
+        with ids.open("rb") as f:
+            listed = f.read().count(b"\n")
+        sizes = [self._path(n).stat().st_size // b if self._path(n).exists() else 0
+                 for n, b in zip(("codes.bin", "fde.bin", "scale.bin"), self.row_bytes)]
+        return min(listed, *sizes)
+
+    def index(self) -> dict[str, int]:
+        """item id → row, for the complete rows (reread when the file grew)."""
+        n = self.count()
+        if self._index is None or self._index[0] != n:
+            path = self._path("ids.txt")
+            lines = path.read_text(encoding="utf-8").splitlines()[:n] if n else []
+            self._index = (n, {item: row for row, item in enumerate(lines)})
+        return self._index[1]
+
+    @contextmanager
+    def _locked(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self._path("lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def append(self, ids: list[str], regions: np.ndarray) -> int:
+        """Store the region vectors (N, R, d) of items not stored yet; returns how many were added."""
+        with self._locked():
+            known = self.index()
+            keep = [i for i, item in enumerate(ids) if item not in known and "\n" not in item]
+            keep = [i for n, i in enumerate(keep) if ids[i] not in {ids[j] for j in keep[:n]}]
+            if not keep:
+                return 0
+            codes = encode_codes(np.asarray(regions, np.float32)[keep])
+            stored = decode_codes(codes)  # what is searched is what is stored
+            if not self._path("centre.npy").exists():
+                np.save(self._path("centre.npy"), stored.reshape(-1, self.dim).mean(axis=0))
+            fdes = self.fde.documents(stored - self.centre())
+            scale = np.abs(fdes).max(axis=1) / 127
+            q = np.rint(fdes / np.where(scale > 0, scale, 1)[:, None]).astype(np.int8)
+            n = self.count()
+            for name, data, row in zip(("codes.bin", "fde.bin", "scale.bin"), (codes, q, scale.astype(np.float32)),
+                                       self.row_bytes):
+                with open(self._path(name), "r+b" if self._path(name).exists() else "wb") as f:
+                    f.truncate(n * row)  # drop a tail an interrupted append left
+                    f.seek(n * row)
+                    f.write(np.ascontiguousarray(data).tobytes())
+                    f.flush()
+                    os.fsync(f.fileno())
+            lines = self._path("ids.txt").read_text(encoding="utf-8").splitlines()[:n] \
+                if self._path("ids.txt").exists() else []
+            text = "".join(f"{item}\n" for item in lines + [ids[i] for i in keep])
+            tmp = self._path("ids.txt.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self._path("ids.txt"))
+            return len(keep)
+
+    def centre(self) -> np.ndarray:
+        """The mean region the encodings are made relative to (zeros before the first append)."""
+        path = self._path("centre.npy")
+        return np.load(path).astype(np.float32) if path.exists() else np.zeros(self.dim, np.float32)
+
+    def query_fde(self, tokens: np.ndarray) -> np.ndarray:
+        """A query's encoding, relative to the same mean region as the images'."""
+        return self.fde.query(np.asarray(tokens, np.float32) - self.centre())
+
+    def _map(self, name: str, dtype, width: int, n: int) -> np.ndarray:
+        if n == 0:
+            return np.zeros((0, width), dtype)
+        return np.memmap(self._path(name), dtype=dtype, mode="r", shape=(n, width))
+
+    def regions_of(self, rows: np.ndarray) -> np.ndarray:
+        """The region vectors (len(rows), R, d) of these rows, decoded from their codes."""
+        n = self.count()
+        codes = self._map("codes.bin", np.uint8, self.row_bytes[0], n).reshape(n, self.regions, self.dim // 2)
+        return decode_codes(np.asarray(codes[np.asarray(rows, np.int64)]))
+
+    def fde_scores(self, query_fde: np.ndarray, chunk: int = 65536) -> np.ndarray:
+        """Every stored row's FDE inner product with a query's FDE (estimated Chamfer similarity)."""
+        n = self.count()
+        fde = self._map("fde.bin", np.int8, self.fde.size, n)
+        scale = self._map("scale.bin", np.float32, 1, n)[:, 0]
+        out = np.empty(n, np.float32)
+        for s in range(0, n, chunk):
+            out[s:s + chunk] = (fde[s:s + chunk].astype(np.float32) @ query_fde) * scale[s:s + chunk]
+        return out
