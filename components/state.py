@@ -21,6 +21,8 @@ class Keys:
     META_FIELD = "meta_field"
     META_VALUES = "meta_values"
     ADAPTER = "adapter_choice"
+    MATCH = "match_choice"  # Neighbours: whole images or any region
+    PART_CHART = "part_chart"  # Neighbours: the picture a box is drawn on (search by region)
     UPLOADS = "uploads"
     UPLOADER_GEN = "uploader_generation"
     INGEST_BUTTON = "ingest_button"
@@ -29,6 +31,7 @@ class Keys:
 
 
 QUERY_MODES = ("Text", "Image", "Item")
+MATCH_MODES = {"whole image": "whole", "any region": "region"}
 
 DEFAULTS = {
     Keys.QUERY_MODE: "Text",
@@ -36,6 +39,7 @@ DEFAULTS = {
     Keys.QUERY_ITEM: "",
     Keys.K: DEFAULT_K,
     Keys.KIND: "any",
+    Keys.MATCH: "whole image",
     Keys.DEMO_N: 500,
     Keys.UPLOADER_GEN: 0,
 }

@@ -11,11 +11,13 @@ from functools import cached_property
 
 import numpy as np
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from components.safe_text import md_escape
 from components.resources import cache_key
 from indexing.core.errors import SimLabError
 from indexing.model.explain import METHODS, Why, dense_method_available, overlay
+from indexing.model.regions import cell_box
 from indexing.lab import Lab
 from indexing.query.specs import QuerySpec
 from indexing.core.ranking import normalise
@@ -27,8 +29,10 @@ METHOD_LABELS = {"dense": "dense features (MaskCLIP)", "occlusion": "occlusion"}
 class Explainer:
     """What a page's image cards are explained against: a query spec's target, or a given one."""
 
-    def __init__(self, lab: Lab, spec: QuerySpec | None = None, why: Why | None = None):
+    def __init__(self, lab: Lab, spec: QuerySpec | None = None, why: Why | None = None,
+                 regions: dict[str, list[int]] | None = None):
         self.lab, self.spec, self._why = lab, spec, why
+        self.regions = regions or {}  # item id → the grid cells a region query matched (ringed on the heatmap)
 
     @cached_property
     def why(self) -> Why:
@@ -65,12 +69,25 @@ def _method(lab: Lab) -> str:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _overlay_png(_lab: Lab, collection: str, item_id: str, target: str, method: str, width: int,
-                 _why: Why) -> tuple[bytes, int]:
-    """The heatmap over the image as the card shows it (upright, RGB, at most ``width`` wide) and its width."""
+                 _why: Why, cells: tuple[int, ...] = ()) -> tuple[bytes, int]:
+    """The heatmap over the image as the card shows it (upright, RGB, at most ``width`` wide) and its width;
+    the grid ``cells`` a region query matched are drawn as boxes."""
     image, heat = _lab.explained(item_id, _why, method, width)
     out = io.BytesIO()
-    overlay(image, heat).save(out, format="PNG")
+    ring_cells(overlay(image, heat), cells, image.width, image.height).save(out, format="PNG")
     return out.getvalue(), image.width
+
+
+def ring_cells(picture: Image.Image, cells: tuple[int, ...], width: int, height: int) -> Image.Image:
+    """Draw each grid cell as a white-and-black box (seen on any colour) over the picture's top ``height`` rows."""
+    draw = ImageDraw.Draw(picture)
+    line = max(2, width // 100)
+    for cell in cells:
+        x0, y0, x1, y1 = cell_box(cell)
+        box = (x0 * width + line, y0 * height + line, x1 * width - line, y1 * height - line)
+        draw.rectangle(box, outline=(0, 0, 0), width=line + 2)
+        draw.rectangle(box, outline=(255, 255, 255), width=line)
+    return picture
 
 
 def why_image(explainer: Explainer, item_id: str, key: str, width: int, picture) -> bool:
@@ -82,7 +99,9 @@ def why_image(explainer: Explainer, item_id: str, key: str, width: int, picture)
     try:
         why = explainer.why
         with st.spinner("Explaining…"):
-            png, drawn = _overlay_png(explainer.lab, cache_key(explainer.lab), item_id, why.key, method, width, why)
+            cells = tuple(explainer.regions.get(item_id, ()))
+            png, drawn = _overlay_png(explainer.lab, cache_key(explainer.lab), item_id, why.key, method, width, why,
+                                      cells)
     except SimLabError as exc:
         st.warning(md_escape(exc))
         return False
@@ -92,6 +111,7 @@ def why_image(explainer: Explainer, item_id: str, key: str, width: int, picture)
         return False
     with picture:
         st.image(png, width="stretch" if width < 400 else min(width, drawn))  # a large card never enlarges
+        boxed = " White boxes: the regions that matched." if explainer.regions.get(item_id) else ""
         st.caption(md_escape(f"Yellow: matches {why.label} most (ringed); the bar runs from least to most. "
-                             f"{METHOD_LABELS[method]}."))
+                             f"{METHOD_LABELS[method]}.{boxed}"))
     return True

@@ -107,6 +107,21 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_regions(args: argparse.Namespace) -> int:
+    """Region vectors for every stored image that has none; prints what was done as JSON."""
+    from indexing.core.progress import terminal_progress
+    from indexing.lab import open_lab
+
+    lab = open_lab()
+    with terminal_progress("regions", "image") as progress:
+        done = lab.compute_regions(progress)
+    for item, reason in done.failed:
+        print(f"{item}: {reason}", file=sys.stderr)
+    ready, images = lab.regions_ready()
+    print(json.dumps({"added": done.added, "failed": len(done.failed), "ready": ready, "images": images}))
+    return EXIT_PARTIAL if done.failed else EXIT_OK
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from indexing.evaluation.evaluate import evaluate
     from indexing.lab import open_lab
@@ -312,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="what is indexed")
     st.add_argument("--json", action="store_true")
     st.set_defaults(run=cmd_stats)
+
+    rg = sub.add_parser("regions", help="compute region vectors (region search) for stored images that have none")
+    rg.set_defaults(run=cmd_regions)
 
     ev = sub.add_parser("evaluate", help="retrieval metrics on a fresh demo world with known ground truth")
     ev.add_argument("--world", default="shapes", choices=["shapes", "demo"], help="shapes: the test world of "

@@ -65,3 +65,26 @@ def test_an_item_by_the_file_name_its_card_shows_and_every_card_shows_its_id(fil
     assert red.id not in [c.value for c in at.code[1:]]  # the query item is shown first, never among results
     at.text_input(key="query_item").input("green.png").run()
     assert "No item" in at.error[0].value
+
+
+def test_any_region_match_finds_images_only_and_a_box_on_the_query_item_searches_by_that_part(filled):
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=120).run()
+    at.text_input(key="query_text").input("a red thing").run()
+    at.session_state["match_choice"] = "any region"
+    at.run()
+    assert not at.exception and "by their best region" in at.subheader[0].value
+    hit_ids = [b.key.removeprefix("hit-") for b in at.button if b.key and b.key.startswith("hit-")]
+    assert len(hit_ids) == 2 and all(i.startswith("img-") for i in hit_ids)  # the two images, no text
+    red = filled.run(NeighboursQuery(Source(text="a red thing"), k=1, match="region")).hits()[0]
+    at.button(key=f"hit-{red.id}").click().run()  # "Neighbours of this": the image becomes the query
+    assert not at.exception and any(e.label == "Search by a part of this image" for e in at.expander)
+
+
+def test_a_drawn_box_is_read_as_fractions_of_the_picture():
+    from components.query.region_search import box_of
+
+    class Event:
+        selection = {"box": [{"x": [90.0, 10.0], "y": [-5.0, 40.0]}], "points": []}
+
+    assert box_of(Event(), (100, 80)) == (0.1, 0.0, 0.9, 0.5)
+    assert box_of(None, (100, 80)) is None

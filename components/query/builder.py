@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.state import QUERY_MODES, Keys
+from components.state import MATCH_MODES, QUERY_MODES, Keys
 from indexing.query.specs import NeighboursQuery, Source
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
@@ -30,9 +30,14 @@ def query_builder(metadata_values: dict[str, list[str]], adapters: list[str] = (
                              help="The id under any card, a file name, or the start of one; or use "
                                   "“Neighbours of this” on any result.")
         source = Source(item=item.strip()) if item.strip() else None
+    match = MATCH_MODES[st.segmented_control(
+        "Match", list(MATCH_MODES), key=Keys.MATCH, help="Whole image: each image as one vector. Any region: each "
+        "image scored by its best part (a 4×4 grid), so an object is found beside others, wherever it is.")
+        or "whole image"]
     c1, c2, c3 = st.columns([1, 1, 2])
     k = c1.slider("k", 1, 50, key=Keys.K)
-    kind = c2.selectbox("Kind", ["any", "image", "text"], key=Keys.KIND)
+    kind = c2.selectbox("Kind", ["any", "image", "text"], key=Keys.KIND, disabled=match == "region",
+                        help="Region matching returns images only." if match == "region" else None)
     filters: dict[str, str] = {}
     with c3:
         field = st.selectbox("Metadata filter", ["(none)"] + list(metadata_values), key=Keys.META_FIELD)
@@ -41,9 +46,11 @@ def query_builder(metadata_values: dict[str, list[str]], adapters: list[str] = (
             if value is not None:
                 filters[field] = value
     adapter = None
-    if adapters:
+    if adapters and match == "whole":
         choice = st.selectbox("Adapter", ["(none)", *adapters], key=Keys.ADAPTER,
                               help="A similarity learned from your judgments (Label page → Adapter).")
         adapter = None if choice == "(none)" else choice
-    return None if source is None else NeighboursQuery(source, k, None if kind == "any" else kind, filters,
-                                                       adapter=adapter)
+    if source is None:
+        return None
+    return NeighboursQuery(source, k, "image" if match == "region" else None if kind == "any" else kind, filters,
+                           adapter=adapter, match=match)

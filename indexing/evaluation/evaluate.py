@@ -25,6 +25,7 @@ from indexing.model.encoder import Encoder
 from indexing.maps.names import Vocabulary, default_terms, name_clusters
 from indexing.store.chroma import Record
 from indexing.maps.clusters import cluster
+from indexing.evaluation.region_task import region_task
 from indexing.core.errors import InputError
 
 
@@ -429,6 +430,11 @@ def demo_cluster_names(encoder: Encoder, seed: int, n: int | None = None) -> dic
     return out
 
 
+def task_region(w: TestWorld) -> dict:
+    """Region search on two-object scenes (``indexing.evaluation.region_task``)."""
+    return region_task(w.encoder, w.seed)
+
+
 TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "t2i": task_t2i,
     "i2t": task_i2t,
@@ -439,6 +445,7 @@ TASKS: dict[str, Callable[[TestWorld], dict]] = {
     "relevance_filter": task_relevance_filter,
     "adapter": task_adapter,
     "pointing": task_pointing,
+    "region": task_region,
     "cluster_names": task_cluster_names,
 }
 

@@ -151,6 +151,11 @@ class Results:
     def exclude(self) -> int | None:
         return self.scored.exclude
 
+    def matched_regions(self) -> dict[str, list[int]]:
+        """item id → the grid cells that matched, for region queries' top items (rings on their "Why?")."""
+        records = self.snapshot.records
+        return {records[i].id: cells for i, cells in self.scored.cells.items()}
+
     def placement_scores(self) -> np.ndarray | None:
         """How close the query is to every item, for placing it on a map: None for a query that is an item
         (placed at it); the plain cosines a neighbours query already scored; else its vector's cosines."""
@@ -471,8 +476,8 @@ def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None
     waiting = int((images & (rows < 0)).sum())
     if waiting:
         notes = notes + [f"Region vectors are ready for {int((images & (rows >= 0)).sum()):,} of "
-                         f"{int(images.sum()):,} images; this search covers those (the rest are being computed, "
-                         "or can be on the Neighbours page)."]
+                         f"{int(images.sum()):,} images; this search covers those. Compute the rest on the "
+                         "Neighbours page or with `python -m indexing regions`."]
     top = top_k(scores, context.depth, exclude)
     cells = {}
     if top:
