@@ -36,6 +36,21 @@ def start_ingest(lab: Lab, label: str, plan: Plan) -> None:
     ingest_jobs().start(label, plan, run)
 
 
+REGION_LABEL = "(region vectors)"
+
+
+def start_region_pass(lab: Lab) -> None:
+    """Queue the region vectors of every stored image that has none, as a job like an ingest (it outlives the
+    tab, runs after any ingest queued before it, and keeps what it computed batch by batch)."""
+    ready, images = lab.regions_ready()
+
+    def run(_plan: Plan, progress) -> dict:
+        done = lab.compute_regions(progress)
+        return {"added": done.added, "failed": [{"source": i, "reason": r} for i, r in done.failed]}
+
+    ingest_jobs().start(f"{lab.spec.label}: {images - ready:,} images {REGION_LABEL}", Plan(), run)
+
+
 def _running(job: IngestJob) -> None:
     fraction = job.done / job.total if job.total else 0.0
     st.progress(fraction, text=f"{md_escape(job.label)}: {job.done:,} / {job.total:,} items · "
@@ -83,5 +98,9 @@ def job_list() -> None:
 def _finished(job: IngestJob) -> None:
     if job.error:
         st.error(md_escape(f"{job.label}: {job.error}"))
+    elif job.summary is not None and job.label.endswith(REGION_LABEL):
+        st.caption(f"Region vectors computed for {job.summary['added']:,} images.")
+        for failure in job.summary["failed"][:20]:
+            st.warning(md_escape(f"{failure['source']}: {failure['reason']}"))
     elif job.summary is not None:
         ingest_summary(job.summary, DEMO_REPEATS if job.label.startswith(DEMO_LABEL) else REPEATS)

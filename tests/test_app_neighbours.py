@@ -1,4 +1,6 @@
 """Neighbours page: text, item and filtered queries; "Neighbours of this" makes a result the query."""
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -88,3 +90,22 @@ def test_a_drawn_box_is_read_as_fractions_of_the_picture():
 
     assert box_of(Event(), (100, 80)) == (0.1, 0.0, 0.9, 0.5)
     assert box_of(None, (100, 80)) is None
+
+
+def test_images_without_region_vectors_are_computed_by_a_server_job_from_the_page(env, tiny_encoder, monkeypatch):
+    monkeypatch.setenv("SIMLAB_REGIONS", "0")  # a collection from before region search
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    lab.ingest(plan_uploads([("red.png", image_bytes((255, 0, 0))), ("blue.png", image_bytes((0, 0, 255)))]))
+    at = AppTest.from_file(str(REPO / "pages/2_Neighbours.py"), default_timeout=120).run()
+    at.text_input(key="query_text").input("red").run()
+    at.session_state["match_choice"] = "any region"
+    at.run()
+    assert not at.exception and "ready for 0 of 2 images" in " ".join(c.value for c in at.caption)
+    at.button(key="regions-compute").click().run()
+    deadline = time.time() + 60
+    while lab.regions_ready() != (2, 2) and time.time() < deadline:
+        time.sleep(0.2)
+    assert lab.regions_ready() == (2, 2)
+    at.run()
+    assert not at.exception and "2 nearest by their best region" in at.subheader[0].value
+    assert not any(b.key == "regions-compute" for b in at.button)

@@ -13,7 +13,7 @@ from indexing.query.specs import NeighboursQuery, QueryError, RegionQuery, Sourc
 from indexing.shapes import world
 from indexing.shapes.demo import demo_plan
 from indexing.store.late_interaction import FDE, chamfer, shortlist_rerank
-from indexing.store.region_files import RegionFiles, decode_codes, encode_codes
+from indexing.store.region_files import FDE_PARAMS, RegionFiles, decode_codes, encode_codes
 from indexing.ingest.sources import plan_uploads
 from tests.conftest import image_bytes
 
@@ -75,7 +75,7 @@ def test_four_bit_codes_keep_directions_and_rows_append_once(tmp_path):
 
 
 def fde_size(dim: int) -> int:
-    return FDE(dim, reps=20, k_sim=3, d_proj=16).size + 4
+    return FDE(dim, **FDE_PARAMS).size + 4
 
 
 @pytest.mark.parametrize("box, message", [((0.1, 0.1, 0.2, 0.2), "smaller than one region"),

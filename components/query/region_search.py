@@ -9,7 +9,7 @@ import streamlit as st
 from PIL import Image
 
 from components.gallery import gallery
-from components.progress_bar import progress_bar
+from components.ingest_board import REGION_LABEL, running_progress, start_region_pass
 from components.query.builder import use_item_as_query
 from components.query.save import save_query_button
 from components.safe_text import md_escape
@@ -26,17 +26,15 @@ GRID_POINTS = 24  # invisible points under the picture, so a box drawn on it is 
 
 
 def region_status(lab: Lab) -> None:
-    """While some images have no region vectors (the search's note says how many), a button computes them with
-    a progress bar (kept batch by batch)."""
+    """While some images have no region vectors (the search's note says how many): the running pass's live
+    progress, or a button that starts one (a server job, like an ingest: closing the tab does not stop it)."""
     ready, images = lab.regions_ready()
-    if ready == images:
+    if ready == images or running_progress(REGION_LABEL):
         return
     if st.button(f"Compute region vectors for the other {images - ready:,} images", key="regions-compute",
-                 help="Images ingested before region search (or with SIMLAB_REGIONS=0) have none yet; what is "
-                      "computed is kept as it goes, so stopping part-way loses nothing."):
-        done = lab.compute_regions(progress_bar("Computing region vectors"))
-        for item, reason in done.failed[:20]:
-            st.warning(md_escape(f"{item}: {reason}"))
+                 help="Images ingested before region search (or with SIMLAB_REGIONS=0) have none yet. What is "
+                      "computed is kept as it goes: searches cover it at once, and stopping loses nothing."):
+        start_region_pass(lab)
         st.rerun()
 
 

@@ -420,7 +420,7 @@ FEEDBACK["rocchio"] = _rocchio
 
 # ---- region search: late interaction over region vectors ---------------------------------------------
 EXACT_REGIONS_UP_TO = 20_000  # smaller collections score every image's regions exactly; larger ones take a
-REGION_SHORTLIST = 500  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth), re-ranked exactly
+REGION_SHORTLIST = 1000  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth), re-ranked exactly
 
 
 @answers(RegionQuery)

@@ -2,7 +2,7 @@
 
 Each image keeps its 16 region vectors as 4-bit codes of their directions (a region vector is a unit vector,
 so its scale need not be kept: 16 × 512 / 2 = 4,096 bytes for a 512-d model), and one MUVERA encoding of
-them as int8 with its scale (2,560 + 4 bytes): 6,660 bytes per image for ViT-B-32, 3,588 for the bundled
+them as int8 with its scale (3,840 + 4 bytes): 7,940 bytes per image for ViT-B-32, 4,868 for the bundled
 model. The encodings are made of the regions minus the collection's mean region (fixed by the first
 batch, ``centre.npy``): every region shares that direction, and left in it dominates the buckets' means;
 taking it away does not change which region of an image is best for a query. Rows are appended (data first, the id last), so a reader never sees an id whose row is incomplete;
@@ -21,6 +21,9 @@ import numpy as np
 from indexing.store.late_interaction import FDE
 
 LEVELS = 7  # codes -7..7 per component (4 bits)
+# Chosen by measurement (python -m benchmarks.region): with the one to three query vectors a text or a box
+# gives, few buckets and wide projections recall more than the paper's (20, 3-5, 8-16) for 32-token queries.
+FDE_PARAMS = {"reps": 30, "k_sim": 1, "d_proj": 64}  # 3,840 dims
 
 
 def encode_codes(regions: np.ndarray) -> np.ndarray:
@@ -48,7 +51,7 @@ class RegionFiles:
             raise ValueError("Region codes pack two components per byte: the dimension must be even.")
         self.root = Path(data_dir) / "regions" / collection
         self.dim, self.regions = dim, regions
-        self.fde = FDE(dim, reps=20, k_sim=3, d_proj=16)
+        self.fde = FDE(dim, **FDE_PARAMS)
         self._index: tuple[int, dict[str, int]] | None = None
 
     @cached_property
@@ -145,7 +148,7 @@ class RegionFiles:
         codes = self._map("codes.bin", np.uint8, self.row_bytes[0], n).reshape(n, self.regions, self.dim // 2)
         return decode_codes(np.asarray(codes[np.asarray(rows, np.int64)]))
 
-    def fde_scores(self, query_fde: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    def fde_scores(self, query_fde: np.ndarray, chunk: int = 8192) -> np.ndarray:
         """Every stored row's FDE inner product with a query's FDE (estimated Chamfer similarity)."""
         n = self.count()
         fde = self._map("fde.bin", np.int8, self.fde.size, n)
