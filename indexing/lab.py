@@ -27,7 +27,7 @@ from indexing.core.settings import Settings, load_settings
 from indexing.store.chroma import Record, Store, open_client, reopen_client
 from indexing.store.vector_files import VectorFiles
 from indexing.store.region_files import RegionFiles
-from indexing.model.regions import GRID
+from indexing.model.regions import GRID, READING
 from indexing.store.write_lock import write_lock
 
 SAVED_SCORES_KEPT = 50_000_000  # saved queries' results held in memory: at most this many scores (200 MB) in all
@@ -159,7 +159,7 @@ class Lab:
     def regions(self) -> RegionFiles:
         """This collection's region vectors (``indexing.store.region_files``)."""
         if self._regions is None or self._regions.root.name != self.store.name:
-            self._regions = RegionFiles(self.settings.data_dir, self.store.name, self.encoder.dim, GRID * GRID)
+            self._regions = RegionFiles(self.settings.data_dir, self.store.name, self.encoder.dim, GRID * GRID, READING)
         return self._regions
 
     @property

@@ -19,7 +19,7 @@ import numpy as np
 
 from indexing.labels.metrics import evaluate_run
 from indexing.model.encoder import Encoder
-from indexing.model.regions import region_vectors
+from indexing.model.regions import READING, region_vectors
 from indexing.query.runner import Context, gallery_snapshot, run
 from indexing.query.specs import NeighboursQuery, QuerySpec, RegionQuery, Source
 from indexing.shapes import world
@@ -45,7 +45,7 @@ def region_task(encoder: Encoder, seed: int) -> dict:
               [{t.label for t in p.scene.things} for p in pairs]
     ids = [f"img-{i}" for i in range(len(images))]
     with tempfile.TemporaryDirectory() as data:
-        files = RegionFiles(data, "region-task", encoder.dim)
+        files = RegionFiles(data, "region-task", encoder.dim, reading=READING)
         files.append(ids, region_vectors(encoder, images))
         context = Context(encoder, gallery_snapshot(ids, encoder.encode_images(images)), Path(data), regions=files)
         names = sorted(set().union(*objects))

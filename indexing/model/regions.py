@@ -24,6 +24,7 @@ from indexing.model.explain import RESNET_STRIDE, dense_kind, pixels_of, resnet_
 
 GRID = 4  # regions per side: 16 per image
 RESNET_READ = 5  # a ResNet tower is read at RESNET_READ × its stride (160 px), then pooled to GRID
+READING = f"maskclip grid {GRID} resnet x{RESNET_READ}"  # stored with the vectors: another reading makes them stale
 
 
 def regions_available(encoder: Encoder) -> bool:

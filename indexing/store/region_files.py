@@ -6,11 +6,14 @@ them as int8 with its scale (3,840 + 4 bytes): 7,940 bytes per image for ViT-B-3
 model. The encodings are made of the regions minus the collection's mean region (fixed by the first
 batch, ``centre.npy``): every region shares that direction, and left in it dominates the buckets' means;
 taking it away does not change which region of an image is best for a query. Rows are appended (data first, the id last), so a reader never sees an id whose row is incomplete;
-a crash mid-append leaves a tail that the next append overwrites.
+a crash mid-append leaves a tail that the next append overwrites. ``layout.json`` says how the rows were made
+(dimension, grid, encoding parameters, how the model was read): files made another way count as empty, and the
+next pass replaces them.
 """
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from contextlib import contextmanager
 from functools import cached_property
@@ -46,13 +49,22 @@ def decode_codes(codes: np.ndarray) -> np.ndarray:
 class RegionFiles:
     """``<data>/regions/<collection>/``: codes.bin, fde.bin (int8), scale.bin (float32), ids.txt."""
 
-    def __init__(self, data_dir: Path | str, collection: str, dim: int, regions: int = 16):
+    def __init__(self, data_dir: Path | str, collection: str, dim: int, regions: int = 16, reading: str = ""):
         if dim % 2:
             raise ValueError("Region codes pack two components per byte: the dimension must be even.")
         self.root = Path(data_dir) / "regions" / collection
         self.dim, self.regions = dim, regions
         self.fde = FDE(dim, **FDE_PARAMS)
+        self.layout = {"format": 1, "dim": dim, "regions": regions, "fde": FDE_PARAMS, "reading": reading}
         self._index: tuple[int, dict[str, int]] | None = None
+
+    def _current(self) -> bool:
+        """Whether the files (if any) were made the way this reader reads them."""
+        path = self._path("layout.json")
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) == self.layout
+        except (OSError, ValueError):
+            return not self._path("ids.txt").exists()  # no files yet: nothing stale
 
     @cached_property
     def row_bytes(self) -> tuple[int, int, int]:
@@ -67,9 +79,9 @@ class RegionFiles:
         return self.root / name
 
     def count(self) -> int:
-        """How many images have complete rows."""
+        """How many images have complete rows (none while the files were made another way)."""
         ids = self._path("ids.txt")
-        if not ids.exists():
+        if not ids.exists() or not self._current():
             return 0
         with ids.open("rb") as f:
             listed = f.read().count(b"\n")
@@ -99,6 +111,11 @@ class RegionFiles:
     def append(self, ids: list[str], regions: np.ndarray) -> int:
         """Store the region vectors (N, R, d) of items not stored yet; returns how many were added."""
         with self._locked():
+            if not self._current():  # made another way (an older SimLab, another reading): start again
+                for name in ("ids.txt", "codes.bin", "fde.bin", "scale.bin", "centre.npy"):
+                    self._path(name).unlink(missing_ok=True)
+                self._index = None
+            self._path("layout.json").write_text(json.dumps(self.layout), encoding="utf-8")
             known = self.index()
             keep = [i for i, item in enumerate(ids) if item not in known and "\n" not in item]
             keep = [i for n, i in enumerate(keep) if ids[i] not in {ids[j] for j in keep[:n]}]
