@@ -3,7 +3,7 @@ import io
 import stat
 import zipfile
 
-from indexing.ingest.pipeline import archive
+from indexing.ingest import archive
 from indexing.ingest.sources import PendingImage, PendingText, plan_bytes
 from tests.conftest import image_bytes
 

@@ -14,7 +14,7 @@ import pytest
 import ray  # in requirements.txt: a missing Ray fails here rather than skipping
 
 from benchmarks.servers import free_port, start_chroma, stop
-from indexing.ingest.pipeline import ray_pipeline as ray_ingest
+from indexing.ingest import ray_pipeline as ray_ingest
 from indexing.model.encoder import Encoder
 from indexing.lab import open_lab
 from indexing.model.zoo import resolve_model
