@@ -351,3 +351,13 @@ def test_one_key_names_a_question_and_an_uploaded_image_by_its_bytes():
     assert a.key() != b.key() and a.key() == near(image=image_bytes((255, 0, 0))).key()
     assert near("red", k=3).question() == near("red", k=9, feedback=Feedback(), adapter="x").question()
     assert near("red", k=3).key() != near("red", k=9).key()
+
+
+def test_a_condition_query_may_name_its_methods_and_reads_back_with_them(world_lab):
+    ref = first_image(world_lab)
+    spec = ConditionQuery(Source(item=ref.id), "color", methods=("image", "text", "sum"))
+    assert from_json(spec.to_json()) == spec and spec.to_json()["methods"] == ["image", "text", "sum"]
+    assert "methods" not in ConditionQuery(Source(item=ref.id), "color").to_json()  # today's JSON unchanged
+    assert set(world_lab.run(spec).top) == {"image", "text", "sum"}
+    with pytest.raises(QueryError, match="Condition methods"):
+        ConditionQuery(Source(item=ref.id), "color", methods=("telepathy",))

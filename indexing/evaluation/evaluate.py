@@ -18,9 +18,8 @@ from indexing.model import explain
 from indexing.shapes import world
 from indexing.query.compose import COMPOSE_METHODS
 from indexing.query.runner import Context, gallery_snapshot, run as run_spec
-from indexing.query.specs import ComposeQuery, Source
+from indexing.query.specs import ComposeQuery, ConditionQuery, Source
 from indexing.core.ranking import rank
-from indexing.query.condition import ConditionInputs, condition_scores, text_basis
 from indexing.model.encoder import Encoder
 from indexing.maps.names import Vocabulary, default_terms, name_clusters
 from indexing.store.chroma import Record
@@ -158,9 +157,10 @@ def _genecis_gallery(w: TestWorld, rng: random.Random, ref: int, key: str, chang
 
 
 def _conditional_task(w: TestWorld, change: bool, n_queries: int = 300) -> dict:
+    """Each query a ``ConditionQuery`` through the one runner, over a snapshot of the reference and its gallery:
+    the attribute's name to focus on it, or the new value's word to change to it, as typed on the Condition
+    page, with the attribute's value words as the vocabulary."""
     rng = random.Random(w.seed + (4 if change else 3))
-    enc = w.encoder
-    basis_cache: dict[str, np.ndarray] = {}
     methods = ("image", "sum", "basis", "product") if change else ("image", "sum", "basis")
     hits: dict[str, list] = {m: [] for m in methods}
     tries = 0
@@ -173,15 +173,14 @@ def _conditional_task(w: TestWorld, change: bool, n_queries: int = 300) -> dict:
         if picked is None:
             continue
         target, distractors = picked
-        gallery = [target] + distractors
-        if key not in basis_cache:
-            basis_cache[key] = text_basis(enc.encode_texts(_value_words(key)))
-        cond_text = world.modification_text(key, value) if change else key
-        cond_vec = enc.encode_texts([cond_text])[0]
-        value_vec = enc.encode_texts([_value_words(key)[list(world.ATTRIBUTES[key]).index(value)]])[0] if change else None
-        x = ConditionInputs(w.image_vectors[ref], cond_vec, w.image_vectors[gallery], basis_cache[key], value_vec)
-        for method, scores in condition_scores(x, methods).items():
-            hits[method].append(rank(scores, 3) == 0)
+        gallery = [ref, target] + distractors
+        words = _value_words(key)
+        condition = words[list(world.ATTRIBUTES[key]).index(value)] if change else key
+        snapshot = gallery_snapshot([str(i) for i in range(len(gallery))], w.image_vectors[gallery])
+        results = run_spec(ConditionQuery(Source(item="0"), condition, {key: words}, 3, methods=methods),
+                           Context(w.encoder, snapshot, Path(".")))
+        for method, top in results.top.items():
+            hits[method].append(np.array(top) == 1)
     return {m: recall_at(_pad(h, 3), (1, 2, 3)) for m, h in hits.items()}
 
 

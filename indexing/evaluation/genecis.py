@@ -21,7 +21,8 @@ from pathlib import Path
 from PIL import Image
 
 from indexing.evaluation.published import BenchmarkDataError, ImageVectors, image_under, load_json, open_rgb, rank_of, recall
-from indexing.query.condition import ConditionInputs, condition_scores
+from indexing.query.runner import Context, gallery_snapshot, run
+from indexing.query.specs import ConditionQuery, Source
 from indexing.model.encoder import Encoder
 
 TASKS = ("focus_attribute", "change_attribute", "focus_object", "change_object")
@@ -123,12 +124,17 @@ def evaluate_genecis(encoder: Encoder, root: Path, images: Path | None = None, t
         change = task.startswith("change")
         methods = ("image", "text", "sum", "product") if change else ("image", "text", "sum")
         vectors.encode([k for ref, _, gallery in samples for k in (ref, *gallery)], desc=task)
-        conditions = encoder.encode_texts([c for _, c, _ in samples])
         ranks: dict[str, list[int]] = {m: [] for m in methods}
-        for (ref, _, gallery), cond in zip(samples, conditions):
-            x = ConditionInputs(vectors[[ref]][0], cond, vectors[gallery], value_text=cond if change else None)
-            for method, scores in condition_scores(x, methods).items():
-                ranks[method].append(rank_of(scores, 0))
+        for ref, condition, gallery in samples:
+            # a ConditionQuery over a snapshot of the reference and its gallery, read as the task says: a change
+            # to the condition's words (its value), or a focus on them (free text: no vocabulary)
+            snapshot = gallery_snapshot(["reference"] + [f"g{i}" for i in range(len(gallery))],
+                                        vectors[[ref, *gallery]])
+            spec = ConditionQuery(Source(item="reference"), condition, {"value": [condition]} if change else {}, 1,
+                                  methods=methods)
+            results = run(spec, Context(encoder, snapshot, root))
+            for method, scores in results.scored.scores.items():
+                ranks[method].append(rank_of(scores[1:], 0))
         out[f"genecis_{task}"] = {"queries": len(samples), "left_out": left_out,
                                   "recall": {m: recall(r, KS) for m, r in ranks.items()}}
     if not out:

@@ -388,10 +388,10 @@ def condition(spec: ConditionQuery, context: Context) -> Scored:
     x = ConditionInputs(reference, cond_vec, context.snapshot.vectors, basis,
                         cond_vec if cond.kind == "change" else None)
     allowed = context.snapshot.allowed("image")
-    methods = methods_for(cond)
+    methods = spec.methods or methods_for(cond)
     scores = {m: keep_only(s, allowed) for m, s in condition_scores(x, methods).items()}
-    return Scored(scores, reference, "basis" if "basis" in methods else "sum", exclude, allowed, notes,
-                  condition=cond)
+    main = "basis" if "basis" in methods else "sum" if "sum" in methods else methods[0]
+    return Scored(scores, reference, main, exclude, allowed, notes, condition=cond)
 
 
 # ---- feedback ----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Union
 
 from indexing.query.compose import COMPOSE_METHODS
-from indexing.query.condition import VOCABULARY
+from indexing.query.condition import CONDITION_METHODS, VOCABULARY
 from indexing.core.errors import InputError
 
 KINDS = ("image", "text")
@@ -298,10 +298,16 @@ class ConditionQuery(Spec):
     vocabulary: dict[str, list[str]] = field(default_factory=lambda: {a: list(v) for a, v in VOCABULARY.items()})
     k: int = DEFAULT_METHOD_K
     feedback: Feedback | None = None
+    methods: tuple[str, ...] | None = None  # None: the methods that suit how the condition reads (the page's)
     source_field: ClassVar[str] = "reference"
 
     def __post_init__(self) -> None:
         _reference(self.reference)
+        if self.methods is not None:
+            if isinstance(self.methods, str) or not isinstance(self.methods, (list, tuple)) or not self.methods \
+                    or any(m not in CONDITION_METHODS for m in self.methods):
+                raise QueryError(f"Condition methods are some of {', '.join(CONDITION_METHODS)}, not {self.methods!r}.")
+            object.__setattr__(self, "methods", tuple(self.methods))
         if not isinstance(self.condition, str):
             raise QueryError(f"The condition must be text, not {type(self.condition).__name__}.")
         if not self.condition.strip():
@@ -319,15 +325,16 @@ class ConditionQuery(Spec):
     def to_json(self, identity: bool = False) -> dict:
         return {"schema": SCHEMA, "type": "condition", **_reference_json(self.reference, identity),
                 "condition": self.condition, "vocabulary": {a: list(v) for a, v in self.vocabulary.items()},
-                "k": self.k, **_feedback_json(self.feedback)}
+                "k": self.k, **_feedback_json(self.feedback),
+                **({"methods": list(self.methods)} if self.methods is not None else {})}
 
     @classmethod
     def from_fields(cls, kind: str, d: dict, feedback: Feedback | None) -> ConditionQuery:
-        _take(d, {"reference", "reference_image", "condition", "vocabulary", "k", "feedback"})
+        _take(d, {"reference", "reference_image", "condition", "vocabulary", "k", "feedback", "methods"})
         vocabulary = d.get("vocabulary")
         return cls(_reference_from(kind, d), d.get("condition", ""),
                    {a: list(v) for a, v in VOCABULARY.items()} if vocabulary is None else vocabulary,
-                   d.get("k", DEFAULT_METHOD_K), feedback)
+                   d.get("k", DEFAULT_METHOD_K), feedback, d.get("methods"))
 
 
 @spec_type("region")
