@@ -37,10 +37,11 @@ blind = c4.toggle("Blind", value=True, key="label-blind", help="Shuffle the pool
 judgments = labels.judgments()  # read once per run: metrics, exports and feedback all use them
 qrels = qrels_of(judgments)
 try:
-    rankings = lab.saved_results(query.runnable, qrels.get(query.qid)).rankings()
+    saved = lab.saved_results(query.runnable, qrels.get(query.qid))
+    rankings, matched = saved.rankings(), saved.matched_regions()
 except SimLabError as exc:
     st.warning(md_escape(exc))
-    rankings = {}
+    rankings, matched = {}, {}
 items = pool(rankings, int(depth))
 by_id = {r.id: r for r in records}
 probe = untuned_run(lab, query) if query.spec is not None else None  # one run serves both panels below
@@ -52,7 +53,7 @@ if name is None:
 elif items:
     judging_card(labels, query, rankings, items, by_id, lab.blobs, name, blind,
                  sum(j.qid == query.qid for j in judgments), order,
-                 Explainer(lab, query.runnable) if query.spec is not None else None)
+                 Explainer(lab, query.runnable, regions=matched) if query.spec is not None else None)
 
 if query.spec is not None:
     with st.expander("Refine with my judgments (Rocchio)"):
