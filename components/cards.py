@@ -57,7 +57,10 @@ def item_card(record: Record | Hit, blobs: Blobs, on_neighbours: Callable[[str],
         st.code(record.id, language=None)  # the id a query by item takes: one line, with a copy button
         if on_neighbours is not None:
             st.button("Neighbours of this", key=f"{key_prefix}-{record.id}", on_click=on_neighbours,
-                      args=(record.id,), width="stretch")
+                      args=(record.id,), width="stretch",
+                      help="Make this item the query. For an image, its picture then appears under "
+                           "“Search by a part of this image”: draw a box on it to find that part elsewhere."
+                      if record.kind == "image" else "Make this item the query.")
 
 
 def _pixel_width(path) -> int | None:
