@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "--task cluster_names")
     ev.add_argument("--seed", type=int, default=2_000_001, help="a seed outside the training range")
     ev.add_argument("--task", default="all", help="NAME[,NAME] or all: t2i, i2t, t2i_partial, cir, "
-                    "focus_attribute, change_attribute, relevance_filter, adapter, pointing")
+                    "focus_attribute, change_attribute, relevance_filter, adapter, pointing, region, cluster_names")
     ev.add_argument("--genecis", metavar="DIR", help="GeneCIS from its published DIR/<task>.json files (images: "
                     "IMAGES/val2017/<12-digit id>.jpg, IMAGES/VG_100K[_2]/<id>.jpg)")
     ev.add_argument("--genecis-images", metavar="IMAGES", help="where the COCO and Visual Genome images are "

@@ -13,7 +13,7 @@ def test_recall_at_on_hand_made_rankings():
 
 def test_task_selection():
     assert parse_tasks("all") == ["t2i", "i2t", "t2i_partial", "cir", "focus_attribute", "change_attribute",
-                                  "relevance_filter", "adapter", "pointing", "cluster_names"]
+                                  "relevance_filter", "adapter", "pointing", "region", "cluster_names"]
     assert parse_tasks("i2t, t2i") == ["i2t", "t2i"]
     with pytest.raises(ValueError, match="Unknown task.*nope"):
         parse_tasks("t2i,nope")

@@ -420,7 +420,8 @@ FEEDBACK["rocchio"] = _rocchio
 
 # ---- region search: late interaction over region vectors ---------------------------------------------
 EXACT_REGIONS_UP_TO = 20_000  # smaller collections score every image's regions exactly; larger ones take a
-REGION_SHORTLIST = 1000  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth), re-ranked exactly
+REGION_SHORTLIST = 1000  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth, SHORTLIST_SHARE of the images),
+SHORTLIST_SHARE = 0.05  # re-ranked exactly (python -m benchmarks.region: at 100,000 images 5 % recalls 0.89)
 
 
 @answers(RegionQuery)
@@ -466,7 +467,7 @@ def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None
     candidates = np.flatnonzero(ready)
     if len(candidates) > EXACT_REGIONS_UP_TO:  # the MUVERA first pass makes the shortlist
         estimate = context.regions.fde_scores(context.regions.query_fde(tokens))[rows[candidates]] / len(tokens)
-        size = max(REGION_SHORTLIST, 8 * context.depth)
+        size = max(REGION_SHORTLIST, 8 * context.depth, int(SHORTLIST_SHARE * len(candidates)))
         scores[candidates] = np.minimum(estimate, -1.0) - 1.0  # below every exact score (means of cosines ≥ -1)
         if size < len(candidates):
             candidates = candidates[np.argpartition(-estimate, size - 1)[:size]]
