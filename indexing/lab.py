@@ -11,7 +11,7 @@ from PIL import Image
 from indexing.query.adapter import Adapter, load as load_adapter, stamp as adapter_stamp
 from indexing.store.blobs import Blobs
 from indexing.model.encoder import Encoder
-from indexing.core.errors import InputError
+from indexing.core.errors import InputError, SimLabError
 from indexing.model.explain import Heatmap, Why, heatmap
 from indexing.ingest.media import decode_image
 from indexing.store.generation import WRITING, bump_generation, read_generation
@@ -115,13 +115,17 @@ class Lab:
         ``key``), saved adapter and, with feedback, its grades; then served from memory."""
         used = sorted((grades or {}).items()) if spec.feedback else []
         stamp = adapter_stamp(self.settings.data_dir, self.store.name, spec.adapter) if spec.adapter else 0
-        key = (self.version(), spec.key(), repr(used), stamp)
+        ready = self.regions.count() if spec.by_regions else 0  # a region pass adds images without a write
+        version = self.version()
+        key = (version, spec.key(), repr(used), stamp, ready)
         with self._lock:
             if key in self._saved:
                 self._saved.move_to_end(key)
                 return self._saved[key]
         results = self.run(spec, k=RUN_DEPTH, grades=dict(used))
         with self._lock:
+            for old in [k for k in self._saved if k[0] != version]:  # results of an older collection
+                del self._saved[old]
             self._saved[key] = results
             cells = lambda r: len(r.snapshot.records) * len(r.scored.scores)  # noqa: E731
             while len(self._saved) > 1 and sum(map(cells, self._saved.values())) > SAVED_SCORES_KEPT:
@@ -184,11 +188,8 @@ class Lab:
                 else:
                     summary = Ingestor(self.encoder, store, self.blobs, self.settings.batch_size,
                                        self.settings.decode_workers).run(plan, progress)
-                if summary.added and self.settings.regions:
-                    with summary.stages.timer("regions"):  # the new images' region vectors (region search)
-                        store_records = store.all()[0]
-                        done = compute_regions(self.encoder, store_records, self.blobs, self.regions)
-                    summary.notes.extend(Failure(item, f"no region vectors: {reason}") for item, reason in done.failed)
+                if summary.added_images and self.settings.regions:
+                    self._regions_of_new(summary)
                 return summary
             finally:
                 with self._lock:
@@ -199,6 +200,19 @@ class Lab:
                         done = None
                     if done is not None and self.store is store:
                         self._seen = done
+
+    def _regions_of_new(self, summary: Summary) -> None:
+        """The region vectors of the images this ingest added (older images wait for ``compute_regions``); a
+        failure is a note of the summary, never the loss of an ingest that succeeded."""
+        added = [Record(item, "image", "", None) for item in summary.added_images]
+        with summary.stages.timer("regions"):
+            try:
+                done = compute_regions(self.encoder, added, self.blobs, self.regions)
+            except (SimLabError, OSError) as exc:
+                summary.notes.append(Failure("region vectors", f"not computed ({exc}); run `python -m indexing "
+                                                               "regions` or the button on Neighbours"))
+                return
+        summary.notes.extend(Failure(item, f"no region vectors: {reason}") for item, reason in done.failed)
 
     def compute_regions(self, progress: Progress | None = None) -> RegionPass:
         """Region vectors for every stored image that has none (a collection ingested before region search,

@@ -162,3 +162,19 @@ def test_region_vectors_of_a_two_object_scene_differ_left_and_right(shapes_encod
     left_cells = [c for c in range(GRID * GRID) if c % GRID < GRID // 2]
     right_cells = [c for c in range(GRID * GRID) if c % GRID >= GRID // 2]
     assert (r[left_cells] @ left).max() > (r[right_cells] @ left).max()
+
+
+def test_an_ingest_computes_regions_for_its_own_images_only_and_saved_runs_see_a_pass(env, tiny_encoder,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("SIMLAB_REGIONS", "0")
+    older = open_lab(load_settings(), encoder=tiny_encoder)
+    older.ingest(plan_uploads([("red.png", image_bytes((255, 0, 0)))]))
+    spec = NeighboursQuery(Source(text="red"), match="region")
+    assert older.saved_results(spec).hits() == []
+    monkeypatch.setenv("SIMLAB_REGIONS", "1")
+    lab = open_lab(load_settings(), encoder=tiny_encoder)
+    lab.ingest(plan_uploads([("blue.png", image_bytes((0, 0, 255)))]))
+    assert lab.regions_ready() == (1, 2)  # the older image waits for a pass, not for the next ingest
+    assert len(lab.saved_results(spec).hits()) == 1
+    lab.compute_regions()
+    assert len(lab.saved_results(spec).hits()) == 2  # a pass changes no write generation, yet is seen

@@ -18,6 +18,7 @@ from components.why import Explainer
 from indexing.core.errors import SimLabError
 from indexing.ingest.media import MediaError, decode_image
 from indexing.lab import Lab
+from indexing.model.regions import regions_available
 from indexing.query.specs import NeighboursQuery, RegionQuery
 from indexing.store.chroma import Record
 
@@ -28,6 +29,10 @@ GRID_POINTS = 24  # invisible points under the picture, so a box drawn on it is 
 def region_status(lab: Lab) -> None:
     """While some images have no region vectors (the search's note says how many): the running pass's live
     progress, or a button that starts one (a server job, like an ingest: closing the tab does not stop it)."""
+    if not regions_available(lab.encoder):
+        st.warning(md_escape(f"{lab.spec.label} has no dense path to read region vectors from (a ResNet or ViT "
+                             "image tower has one): region search needs another model."))
+        return
     ready, images = lab.regions_ready()
     if ready == images or running_progress(REGION_LABEL):
         return

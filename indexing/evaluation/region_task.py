@@ -19,7 +19,7 @@ import numpy as np
 
 from indexing.labels.metrics import evaluate_run
 from indexing.model.encoder import Encoder
-from indexing.model.regions import READING, region_vectors
+from indexing.model.regions import READING, region_vectors, regions_available
 from indexing.query.runner import Context, gallery_snapshot, run
 from indexing.query.specs import NeighboursQuery, QuerySpec, RegionQuery, Source
 from indexing.shapes import world
@@ -37,7 +37,9 @@ def _png(image) -> bytes:
 
 def region_task(encoder: Encoder, seed: int) -> dict:
     """{"global": {ndcg@10, recall@10}, "region": {…}, "chance": …, "box": {"global", "region", "chance"},
-    "queries", "images"}."""
+    "queries", "images"}; {"skipped": why} for a model whose image tower has no dense path."""
+    if not regions_available(encoder):
+        return {"skipped": f"{encoder.spec.label} has no dense path to read region vectors from"}
     singles = world.make_world(N_SINGLES, seed + 21, SIZE)
     pairs = world.pair_world(N_PAIRS, seed + 22, SIZE)
     images = [s.image for s in singles] + [p.image for p in pairs]
@@ -60,12 +62,14 @@ def region_task(encoder: Encoder, seed: int) -> dict:
             pad = 0.02
             box = (max(0.0, box[0] - pad), max(0.0, box[1] - pad), min(1.0, box[2] + pad), min(1.0, box[3] + pad))
             crop = images[i].crop(tuple(round(v * SIZE) for v in box))
-            qid = f"box-{n}"
-            box_qrels[qid] = {ids[j]: 1 for j, o in enumerate(objects) if thing.label in o}
-            boxes[qid] = (RegionQuery(Source(item=ids[i]), _at_least_a_region(box), k=100),
-                          NeighboursQuery(Source(image=_png(crop)), k=100, kind="image"))
-        by_box = {"region": _measure({q: b[0] for q, b in boxes.items()}, box_qrels, context),
-                  "global": _measure({q: b[1] for q, b in boxes.items()}, box_qrels, context)}
+            qid = f"box-{n}"  # the scene the box is cut from is neither relevant nor ranked: only the others
+            box_qrels[qid] = {ids[j]: 1 for j, o in enumerate(objects) if thing.label in o and j != i}
+            boxes[qid] = (ids[i], RegionQuery(Source(item=ids[i]), _at_least_a_region(box), k=101),
+                          NeighboursQuery(Source(image=_png(crop)), k=101, kind="image"))
+        by_box = {"region": _measure({q: b[1] for q, b in boxes.items()}, box_qrels, context,
+                                     {q: b[0] for q, b in boxes.items()}),
+                  "global": _measure({q: b[2] for q, b in boxes.items()}, box_qrels, context,
+                                     {q: b[0] for q, b in boxes.items()})}
     return {"global": named["whole"], "region": named["region"], "chance": _chance(qrels, len(images)),
             "box": {**by_box, "chance": _chance(box_qrels, len(images))},
             "queries": len(names), "box_queries": len(boxes), "images": len(images)}
@@ -82,11 +86,14 @@ def _at_least_a_region(box: tuple[float, float, float, float], side: float = 0.2
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
-def _measure(specs: dict[str, QuerySpec], qrels: dict[str, dict[str, int]], context: Context) -> dict:
+def _measure(specs: dict[str, QuerySpec], qrels: dict[str, dict[str, int]], context: Context,
+             leave_out: dict[str, str] | None = None) -> dict:
+    """nDCG@10 and recall@10 of each spec's main ranking (without ``leave_out[qid]``, the box's own scene)."""
     runs = {}
     for qid, spec in specs.items():
         results = run(spec, context)
-        runs[qid] = dict(results.rankings()[results.main])
+        ranking = [(item, s) for item, s in results.rankings()[results.main] if item != (leave_out or {}).get(qid)]
+        runs[qid] = dict(ranking[:100])
     mean = evaluate_run("m", runs, qrels, k=10).mean
     return {"ndcg@10": round(mean["nDCG@10"], 4), "recall@10": round(mean["Recall@k"], 4)}
 

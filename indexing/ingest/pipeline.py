@@ -73,6 +73,7 @@ class Summary:
     errors: list[Failure] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # sources of the skipped items, the first MAX_LISTED
     added_sources: list[str] = field(default_factory=list)  # sources of the added items, the first MAX_LISTED
+    added_images: list[str] = field(default_factory=list, repr=False)  # ids of every image added (region pass)
     notes: list[Failure] = field(default_factory=list)  # stored, but not exactly as given
     stopped: str = ""  # why the ingest stopped early (store gone, disk full); rerunning completes it
     stages: Stages = field(default_factory=Stages, repr=False)  # where the time went (not in ``as_dict``)
@@ -92,6 +93,7 @@ class Summary:
         self.added += len(records)
         self.truncated += sum(r.truncated for r in records)
         self.added_sources += [r.source for r in records[:max(0, MAX_LISTED - len(self.added_sources))]]
+        self.added_images += [r.id for r in records if r.kind == "image"]
 
     def stop(self, exc: Exception) -> None:
         """The store stopped part-way: say so, with what was stored and how to complete it."""

@@ -76,7 +76,8 @@ def family(results: Results) -> str:
     """Which cut-off a query uses: its main method, and for neighbours the kind it is restricted to (a text
     query over texts and images scores on another scale than one over images only)."""
     if isinstance(results.spec, NeighboursQuery):
-        return f"neighbours of {results.spec.kind + 's' if results.spec.kind else 'any kind'}"
+        by = " (by best region)" if results.spec.by_regions else ""  # another scale than whole-image cosines
+        return f"neighbours of {results.spec.kind + 's' if results.spec.kind else 'any kind'}{by}"
     return f"{results.spec.family} ({results.main})"
 
 

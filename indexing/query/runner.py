@@ -35,6 +35,7 @@ from indexing.model.regions import cells_in, region_vectors
 from indexing.store.late_interaction import chamfer
 from indexing.store.region_files import RegionFiles
 from indexing.core.ranking import keep_only, normalise, ranks_of, top_k
+from indexing.ingest.region_pass import READ_PX
 from indexing.ingest.sources import image_id
 from indexing.store.chroma import Hit, Record
 
@@ -442,7 +443,7 @@ def region(spec: RegionQuery, context: Context) -> Scored:
         tokens = context.regions.regions_of(np.array([rows[i]]))[0][cells]
         notes = [note] if note else []
     else:
-        picture = decode_image(_image_bytes(source, context), context.encoder.image_size)
+        picture = decode_image(_image_bytes(source, context), READ_PX)  # as stored images are read
         tokens = region_vectors(context.encoder, [picture])[0][cells]
         notes = []
     return _by_regions(tokens, context, context.snapshot.allowed("image"), None, notes)
@@ -468,7 +469,7 @@ def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None
     if len(candidates) > EXACT_REGIONS_UP_TO:  # the MUVERA first pass makes the shortlist
         estimate = context.regions.fde_scores(context.regions.query_fde(tokens))[rows[candidates]] / len(tokens)
         size = max(REGION_SHORTLIST, 8 * context.depth, int(SHORTLIST_SHARE * len(candidates)))
-        scores[candidates] = np.minimum(estimate, -1.0) - 1.0  # below every exact score (means of cosines ≥ -1)
+        scores[candidates] = estimate - estimate.max() - 2.0  # in their order, below every exact score (≥ -1)
         if size < len(candidates):
             candidates = candidates[np.argpartition(-estimate, size - 1)[:size]]
     for start in range(0, len(candidates), 4096):

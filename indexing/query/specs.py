@@ -182,6 +182,11 @@ class Spec:
         """The same question in the plain embedding space: no adapter, no feedback."""
         return replace(self, feedback=None)
 
+    @property
+    def by_regions(self) -> bool:
+        """Whether the answer reads region vectors (and so changes as a region pass computes more)."""
+        return False
+
     def key(self) -> str:
         """The spec's one identity for caches, de-duplication and heatmaps: its JSON with sorted keys, an
         uploaded image named by its bytes' digest."""
@@ -230,6 +235,10 @@ class NeighboursQuery(Spec):
 
     def untuned(self) -> NeighboursQuery:
         return replace(self, adapter=None, feedback=None)
+
+    @property
+    def by_regions(self) -> bool:
+        return self.match == "region"
 
     def to_json(self, identity: bool = False) -> dict:
         return {"schema": SCHEMA, "type": self.source.kind, **self.source.to_json(identity), "k": self.k,
@@ -361,6 +370,10 @@ class RegionQuery(Spec):
     @property
     def label(self) -> str:
         return f"part of {self.source.label}"
+
+    @property
+    def by_regions(self) -> bool:
+        return True
 
     def to_json(self, identity: bool = False) -> dict:
         return {"schema": SCHEMA, "type": "region", **self.source.to_json(identity), "box": list(self.box),

@@ -13,6 +13,7 @@ next pass replaces them.
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 from contextlib import contextmanager
@@ -90,13 +91,24 @@ class RegionFiles:
         return min(listed, *sizes)
 
     def index(self) -> dict[str, int]:
-        """item id → row, for the complete rows (reread when the file grew)."""
+        """item id → row, for the complete rows (reread when ids.txt changed: it grew, or was made anew)."""
         n = self.count()
-        if self._index is None or self._index[0] != n:
-            path = self._path("ids.txt")
+        path = self._path("ids.txt")
+        try:
+            info = path.stat()
+            stamp = (n, info.st_ino, info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = (n, 0, 0, 0)
+        if self._index is None or self._index[0] != stamp:
             lines = path.read_text(encoding="utf-8").splitlines()[:n] if n else []
-            self._index = (n, {item: row for row, item in enumerate(lines)})
+            self._index = (stamp, {item: row for row, item in enumerate(lines)})
         return self._index[1]
+
+    def _replace(self, name: str, data: bytes) -> None:
+        """Write a small file whole (a temporary file renamed over it): readers see the old or the new one."""
+        tmp = self._path(name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, self._path(name))
 
     @contextmanager
     def _locked(self):
@@ -111,11 +123,13 @@ class RegionFiles:
     def append(self, ids: list[str], regions: np.ndarray) -> int:
         """Store the region vectors (N, R, d) of items not stored yet; returns how many were added."""
         with self._locked():
-            if not self._current():  # made another way (an older SimLab, another reading): start again
+            stale = not self._current()
+            if stale:  # made another way (an older SimLab, another reading): start again
                 for name in ("ids.txt", "codes.bin", "fde.bin", "scale.bin", "centre.npy"):
                     self._path(name).unlink(missing_ok=True)
                 self._index = None
-            self._path("layout.json").write_text(json.dumps(self.layout), encoding="utf-8")
+            if stale or not self._path("layout.json").exists():
+                self._replace("layout.json", json.dumps(self.layout).encode())
             known = self.index()
             keep = [i for i, item in enumerate(ids) if item not in known and "\n" not in item]
             keep = [i for n, i in enumerate(keep) if ids[i] not in {ids[j] for j in keep[:n]}]
@@ -124,7 +138,9 @@ class RegionFiles:
             codes = encode_codes(np.asarray(regions, np.float32)[keep])
             stored = decode_codes(codes)  # what is searched is what is stored
             if not self._path("centre.npy").exists():
-                np.save(self._path("centre.npy"), stored.reshape(-1, self.dim).mean(axis=0))
+                buffer = io.BytesIO()
+                np.save(buffer, stored.reshape(-1, self.dim).mean(axis=0))
+                self._replace("centre.npy", buffer.getvalue())
             fdes = self.fde.documents(stored - self.centre())
             scale = np.abs(fdes).max(axis=1) / 127
             q = np.rint(fdes / np.where(scale > 0, scale, 1)[:, None]).astype(np.int8)
@@ -137,12 +153,13 @@ class RegionFiles:
                     f.write(np.ascontiguousarray(data).tobytes())
                     f.flush()
                     os.fsync(f.fileno())
-            lines = self._path("ids.txt").read_text(encoding="utf-8").splitlines()[:n] \
-                if self._path("ids.txt").exists() else []
-            text = "".join(f"{item}\n" for item in lines + [ids[i] for i in keep])
-            tmp = self._path("ids.txt.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self._path("ids.txt"))
+            added = "".join(f"{ids[i]}\n" for i in keep).encode("utf-8")
+            listed = self._path("ids.txt").read_bytes() if self._path("ids.txt").exists() else b""
+            if listed.count(b"\n") == n and (not listed or listed.endswith(b"\n")):
+                with open(self._path("ids.txt"), "ab") as f:  # the usual case: ids follow their rows
+                    f.write(added)
+            else:  # an interrupted append left ids past the rows: keep the first n
+                self._replace("ids.txt", b"".join(line + b"\n" for line in listed.split(b"\n")[:n]) + added)
             return len(keep)
 
     def centre(self) -> np.ndarray:
