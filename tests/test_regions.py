@@ -106,8 +106,11 @@ def test_ingest_keeps_region_vectors_and_a_box_finds_the_scene_it_was_cut_from(p
     assert images >= 40 and ready == images
     records = pair_lab.snapshot().records
     scene = next(r for r in records if r.kind == "image" and r.name.startswith("pair-"))
-    results = pair_lab.run(RegionQuery(Source(item=scene.id), (0.0, 0.0, 0.5, 1.0), k=5))
+    spec = RegionQuery(Source(item=scene.id), (0.0, 0.0, 0.5, 1.0), k=5)
+    results = pair_lab.run(spec)
     assert results.hits()[0].id == scene.id and results.main == "regions"
+    why = pair_lab.why(spec)  # the heatmap's target: the box's own regions, their mean direction
+    assert why.label == "the part in the box" and np.allclose(why.vector, results.query_vector, atol=1e-6)
     assert results.scored.cells[results.top["regions"][0]]  # the matching regions, for the card's rings
 
 

@@ -333,7 +333,7 @@ def _plain_target(spec: QuerySpec, context: Context) -> Why:
             return Why(values[best], f"“{cond.values[best]}”, the reference's {cond.attribute}")
         return Why(encoder.encode_texts([cond.text])[0], f"the condition “{cond.text}”")
     if isinstance(spec, RegionQuery):
-        return Why(normalise(region(replace(spec, k=1), replace(context, depth=1)).query), "the part in the box")
+        return Why(normalise(_box_tokens(spec, context)[0].mean(axis=0)), "the part in the box")
     raise QueryError(f"No explanation target for a {type(spec).__name__}.")
 
 
@@ -429,24 +429,29 @@ SHORTLIST_SHARE = 0.05  # re-ranked exactly (python -m benchmarks.region: at 100
 def region(spec: RegionQuery, context: Context) -> Scored:
     """The region vectors inside the box are the query; each image scores the mean over them of its best
     region's cosine (Chamfer similarity / MaxSim). The image the box was drawn on is a result like any other."""
+    tokens, notes = _box_tokens(spec, context)
+    return _by_regions(tokens, context, context.snapshot.allowed("image"), None, notes)
+
+
+def _box_tokens(spec: RegionQuery, context: Context) -> tuple[np.ndarray, list[str]]:
+    """The region vectors inside the box (stored ones for an item, computed for an image), and a note when an
+    item was found by its name."""
     cells = cells_in(spec.box)
     source = spec.source
-    if source.item is not None:
-        i, note = find_item(context.snapshot, source.item)
-        record = context.snapshot.records[i]
-        if record.kind != "image":
-            raise QueryError(f"Item {record.id} is a text: search by region needs an image.")
-        rows = _region_rows(context)
-        if rows[i] < 0:
-            raise QueryError(f"The region vectors of {record.name} are not computed yet; compute the collection's "
-                             "regions (Neighbours page, or `python -m indexing regions`), then search again.")
-        tokens = context.regions.regions_of(np.array([rows[i]]))[0][cells]
-        notes = [note] if note else []
-    else:
+    if source.item is None:
         picture = decode_image(_image_bytes(source, context), READ_PX)  # as stored images are read
-        tokens = region_vectors(context.encoder, [picture])[0][cells]
-        notes = []
-    return _by_regions(tokens, context, context.snapshot.allowed("image"), None, notes)
+        return region_vectors(context.encoder, [picture])[0][cells], []
+    i, note = find_item(context.snapshot, source.item)
+    record = context.snapshot.records[i]
+    if record.kind != "image":
+        raise QueryError(f"Item {record.id} is a text: search by region needs an image.")
+    if context.regions is None:
+        raise QueryError("Region search is not available here (no region files); use whole-image matching.")
+    row = context.regions.index().get(record.id)
+    if row is None:
+        raise QueryError(f"The region vectors of {record.name} are not computed yet; compute the collection's "
+                         "regions (Neighbours page, or `python -m indexing regions`), then search again.")
+    return context.regions.regions_of(np.array([row]))[0][cells], [note] if note else []
 
 
 def _region_rows(context: Context) -> np.ndarray:

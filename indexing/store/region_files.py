@@ -57,7 +57,8 @@ class RegionFiles:
         self.dim, self.regions = dim, regions
         self.fde = FDE(dim, **FDE_PARAMS)
         self.layout = {"format": 1, "dim": dim, "regions": regions, "fde": FDE_PARAMS, "reading": reading}
-        self._index: tuple[int, dict[str, int]] | None = None
+        self._index: tuple[tuple, dict[str, int]] | None = None
+        self._lines: tuple[tuple, int] | None = None  # ids.txt's line count, for the file as it was stat'ed
 
     def _current(self) -> bool:
         """Whether the files (if any) were made the way this reader reads them."""
@@ -79,28 +80,36 @@ class RegionFiles:
     def _path(self, name: str) -> Path:
         return self.root / name
 
+    def _ids_stamp(self) -> tuple[int, int, int]:
+        """ids.txt's identity and size: it changes when ids are appended or the file is made anew."""
+        try:
+            info = self._path("ids.txt").stat()
+        except OSError:
+            return 0, 0, 0
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _listed(self) -> int:
+        """How many ids ids.txt lists (read once per change of the file, not on every call)."""
+        stamp = self._ids_stamp()
+        if self._lines is None or self._lines[0] != stamp:
+            path = self._path("ids.txt")
+            self._lines = (stamp, path.read_bytes().count(b"\n") if stamp[2] else 0)
+        return self._lines[1]
+
     def count(self) -> int:
         """How many images have complete rows (none while the files were made another way)."""
-        ids = self._path("ids.txt")
-        if not ids.exists() or not self._current():
+        if not self._path("ids.txt").exists() or not self._current():
             return 0
-        with ids.open("rb") as f:
-            listed = f.read().count(b"\n")
         sizes = [self._path(n).stat().st_size // b if self._path(n).exists() else 0
                  for n, b in zip(("codes.bin", "fde.bin", "scale.bin"), self.row_bytes)]
-        return min(listed, *sizes)
+        return min(self._listed(), *sizes)
 
     def index(self) -> dict[str, int]:
         """item id → row, for the complete rows (reread when ids.txt changed: it grew, or was made anew)."""
         n = self.count()
-        path = self._path("ids.txt")
-        try:
-            info = path.stat()
-            stamp = (n, info.st_ino, info.st_mtime_ns, info.st_size)
-        except OSError:
-            stamp = (n, 0, 0, 0)
+        stamp = (n, *self._ids_stamp())
         if self._index is None or self._index[0] != stamp:
-            lines = path.read_text(encoding="utf-8").splitlines()[:n] if n else []
+            lines = self._path("ids.txt").read_text(encoding="utf-8").splitlines()[:n] if n else []
             self._index = (stamp, {item: row for row, item in enumerate(lines)})
         return self._index[1]
 
@@ -130,9 +139,12 @@ class RegionFiles:
                 self._index = None
             if stale or not self._path("layout.json").exists():
                 self._replace("layout.json", json.dumps(self.layout).encode())
-            known = self.index()
-            keep = [i for i, item in enumerate(ids) if item not in known and "\n" not in item]
-            keep = [i for n, i in enumerate(keep) if ids[i] not in {ids[j] for j in keep[:n]}]
+            seen = set(self.index())  # stored, then this batch's own: each id once
+            keep = []
+            for i, item in enumerate(ids):
+                if item not in seen and "\n" not in item:
+                    seen.add(item)
+                    keep.append(i)
             if not keep:
                 return 0
             codes = encode_codes(np.asarray(regions, np.float32)[keep])
@@ -154,13 +166,22 @@ class RegionFiles:
                     f.flush()
                     os.fsync(f.fileno())
             added = "".join(f"{ids[i]}\n" for i in keep).encode("utf-8")
-            listed = self._path("ids.txt").read_bytes() if self._path("ids.txt").exists() else b""
-            if listed.count(b"\n") == n and (not listed or listed.endswith(b"\n")):
+            if self._listed() == n and self._ends_a_line():
                 with open(self._path("ids.txt"), "ab") as f:  # the usual case: ids follow their rows
                     f.write(added)
             else:  # an interrupted append left ids past the rows: keep the first n
-                self._replace("ids.txt", b"".join(line + b"\n" for line in listed.split(b"\n")[:n]) + added)
+                listed = self._path("ids.txt").read_bytes().split(b"\n")[:n]
+                self._replace("ids.txt", b"".join(line + b"\n" for line in listed) + added)
             return len(keep)
+
+    def _ends_a_line(self) -> bool:
+        """Whether ids.txt is empty, missing, or ends with a whole line (not a cut one)."""
+        path = self._path("ids.txt")
+        if not path.exists() or path.stat().st_size == 0:
+            return True
+        with path.open("rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
 
     def centre(self) -> np.ndarray:
         """The mean region the encodings are made relative to (zeros before the first append)."""
