@@ -72,6 +72,9 @@ def test_four_bit_codes_keep_directions_and_rows_append_once(tmp_path):
         f.write(b"\x01" * 7)  # an interrupted append's tail
     assert files.append(["e"], x[4:5]) == 1 and files.index()["e"] == 4
     assert np.allclose(files.regions_of(np.array([4]))[0], decode_codes(encode_codes(x[4:5]))[0])
+    (tmp_path / "regions" / "c" / "centre.npy").write_bytes(b"\x93NUMPY garbage")  # a damaged file: one line
+    with pytest.raises(InputError, match="centre.npy is damaged; delete"):
+        files.append(["f"], x[5:6])
     other = RegionFiles(tmp_path, "c", 64, reading="another reading")  # vectors made another way are stale
     assert other.count() == 0 and files.count() == 5
     assert other.append(["a"], x[:1]) == 1 and other.index() == {"a": 0} and files.count() == 0

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexing.core.errors import InputError
 from indexing.store.late_interaction import FDE
 
 LEVELS = 7  # codes -7..7 per component (4 bits)
@@ -109,7 +110,7 @@ class RegionFiles:
         n = self.count()
         stamp = (n, *self._ids_stamp())
         if self._index is None or self._index[0] != stamp:
-            lines = self._path("ids.txt").read_text(encoding="utf-8").splitlines()[:n] if n else []
+            lines = self._path("ids.txt").read_text(encoding="utf-8").split("\n")[:n] if n else []
             self._index = (stamp, {item: row for row, item in enumerate(lines)})
         return self._index[1]
 
@@ -186,7 +187,16 @@ class RegionFiles:
     def centre(self) -> np.ndarray:
         """The mean region the encodings are made relative to (zeros before the first append)."""
         path = self._path("centre.npy")
-        return np.load(path).astype(np.float32) if path.exists() else np.zeros(self.dim, np.float32)
+        if not path.exists():
+            return np.zeros(self.dim, np.float32)
+        try:
+            centre = np.load(path, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError):
+            centre = None
+        if centre is None or centre.shape != (self.dim,):
+            raise InputError(f"{path} is damaged; delete {self.root} and compute the regions again "
+                             "(python -m indexing regions).")
+        return centre
 
     def query_fde(self, tokens: np.ndarray) -> np.ndarray:
         """A query's encoding, relative to the same mean region as the images'."""
