@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from benchmarks.report import parser, print_figures
-from indexing.store.late_interaction import chamfer
+from indexing.query.runner import shortlist_size
 from indexing.store.region_files import RegionFiles
 
 REGIONS, CONCEPTS, CHUNK = 16, 5000, 10_000
@@ -55,18 +55,17 @@ class Synthetic:
 
 
 def _exhaustive(files: RegionFiles, n: int, query: np.ndarray) -> np.ndarray:
-    scores = np.empty(n, np.float32)
-    for start in range(0, n, CHUNK):
-        rows = np.arange(start, min(start + CHUNK, n))
-        scores[rows] = chamfer(query, files.regions_of(rows))
-    return scores
+    """Exact MaxSim of every stored image, read from its codes (the app's path below 20,000 images)."""
+    return files.maxsim(query, np.arange(n))
 
 
 def _first_pass(files: RegionFiles, query: np.ndarray, shortlist: int) -> np.ndarray:
-    """The runner's path from 20,000 images: encodings' inner products, then exact MaxSim over the shortlist."""
-    estimate = files.fde_scores(files.query_fde(query))
+    """The runner's path from 20,000 images: the encodings' signs, then their int8 inner products, make the
+    shortlist; exact MaxSim re-ranks it."""
+    rows = np.arange(files.count())
+    estimate = files.first_pass(query, rows, shortlist)
     short = np.sort(np.argpartition(-estimate, shortlist - 1)[:shortlist])
-    exact = chamfer(query, files.regions_of(short))
+    exact = files.maxsim(query, short)
     return short[np.argsort(-exact, kind="stable")[:10]]
 
 
@@ -117,10 +116,12 @@ def main() -> None:
     p = parser(__doc__)
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--dim", type=int, default=512)
-    p.add_argument("--queries", type=int, default=20)
-    p.add_argument("--shortlist", default="1000", help="images re-ranked by exact MaxSim; several: 1000,5000")
+    p.add_argument("--queries", type=int, default=40)
+    p.add_argument("--shortlist", default="", help="images re-ranked by exact MaxSim; several: 1000,5000 "
+                   "(default: the app's own size at --n)")
     args = p.parse_args()
-    print_figures(measure(args.n, args.dim, args.queries, [int(s) for s in args.shortlist.split(",")]), args.json)
+    sizes = [int(s) for s in args.shortlist.split(",")] if args.shortlist else [shortlist_size(args.n, 10)]
+    print_figures(measure(args.n, args.dim, args.queries, sizes), args.json)
 
 
 if __name__ == "__main__":

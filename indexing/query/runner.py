@@ -32,7 +32,6 @@ from indexing.ingest.media import MAX_IMAGE_BYTES, MediaError, decode_image, ins
 from indexing.query.specs import (ComposeQuery, ConditionQuery, Feedback, NeighboursQuery, QueryError,
                                   QuerySpec, RegionQuery, Source, checked_k, registered)
 from indexing.model.regions import cells_in, region_vectors
-from indexing.store.late_interaction import chamfer
 from indexing.store.region_files import RegionFiles
 from indexing.core.ranking import keep_only, normalise, ranks_of, top_k
 from indexing.ingest.region_pass import READ_PX
@@ -422,7 +421,12 @@ FEEDBACK["rocchio"] = _rocchio
 # ---- region search: late interaction over region vectors ---------------------------------------------
 EXACT_REGIONS_UP_TO = 20_000  # smaller collections score every image's regions exactly; larger ones take a
 REGION_SHORTLIST = 1000  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth, SHORTLIST_SHARE of the images),
-SHORTLIST_SHARE = 0.05  # re-ranked exactly (python -m benchmarks.region: at 100,000 images 5 % recalls 0.89)
+SHORTLIST_SHARE = 0.07  # re-ranked exactly (python -m benchmarks.region: at 100,000 images 7 % recalls 0.95)
+
+
+def shortlist_size(images: int, depth: int) -> int:
+    """How many of ``images`` the first pass hands to exact MaxSim, for results ``depth`` deep."""
+    return min(images, max(REGION_SHORTLIST, 8 * depth, int(SHORTLIST_SHARE * images)))
 
 
 @answers(RegionQuery)
@@ -472,14 +476,12 @@ def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None
     scores = np.full(n, -np.inf, np.float32)
     candidates = np.flatnonzero(ready)
     if len(candidates) > EXACT_REGIONS_UP_TO:  # the MUVERA first pass makes the shortlist
-        estimate = context.regions.fde_scores(context.regions.query_fde(tokens))[rows[candidates]] / len(tokens)
-        size = max(REGION_SHORTLIST, 8 * context.depth, int(SHORTLIST_SHARE * len(candidates)))
+        size = shortlist_size(len(candidates), context.depth)
+        estimate = context.regions.first_pass(tokens, rows[candidates], size) / len(tokens)
         scores[candidates] = estimate - estimate.max() - 2.0  # in their order, below every exact score (≥ -1)
         if size < len(candidates):
             candidates = candidates[np.argpartition(-estimate, size - 1)[:size]]
-    for start in range(0, len(candidates), 4096):
-        part = candidates[start:start + 4096]
-        scores[part] = chamfer(tokens, context.regions.regions_of(rows[part])) / len(tokens)
+    scores[candidates] = context.regions.maxsim(tokens, rows[candidates]) / len(tokens)
     waiting = int((images & (rows < 0)).sum())
     if waiting:
         notes = notes + [f"Region vectors are ready for {int((images & (rows >= 0)).sum()):,} of "

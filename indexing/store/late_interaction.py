@@ -93,15 +93,3 @@ class FDE:
         mean = np.where(counts[..., None] > 0, sums / np.maximum(counts, 1)[..., None], filled)
         return mean.reshape(len(tokens), -1)
 
-
-def shortlist_rerank(query: np.ndarray, fde: FDE, fdes: np.ndarray, regions, k: int, candidates: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """The top ``k`` images by exact Chamfer among the ``candidates`` best by FDE inner product.
-
-    ``regions(indices) → (c, n, d)`` reads the shortlist's region vectors (from a memory-mapped file)."""
-    estimate = fdes @ fde.query(query)
-    c = min(candidates, len(estimate))
-    short = np.argpartition(-estimate, c - 1)[:c] if c < len(estimate) else np.arange(len(estimate))
-    exact = chamfer(query, regions(np.sort(short)))
-    order = np.argsort(-exact, kind="stable")[:k]
-    return np.sort(short)[order], exact[order]
