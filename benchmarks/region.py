@@ -1,17 +1,18 @@
-"""Region search at scale: the MUVERA first pass + exact MaxSim re-rank against exhaustive MaxSim.
+"""Region search at scale: the app's first pass + exact MaxSim re-rank against exhaustive MaxSim.
 
-    python -m benchmarks.region --n 100000 [--dim 512] [--queries 20] [--shortlist 1000[,5000…]] [--json]
+    python -m benchmarks.region --n 100000 [--dim 512] [--queries 40] [--shortlist 5000[,7000…]] [--json]
 
 Synthetic region vectors shaped like a CLIP model's: ``--dim`` dims, 16 regions per image, every region
 sharing one mean direction (as CLIP vectors do), each the view of one of 5,000 concepts (drawn Zipf-like,
-so some are common) at its own clarity. They are stored through the app's own ``RegionFiles`` (4-bit codes
-and int8 encodings in memory-mapped files). Queries: half are one vector (a text, "any region"), half are
-three regions of an image (a box).
+so some are common) at its own clarity. They are stored through the app's own ``RegionFiles`` (4-bit codes,
+int8 MUVERA encodings and their signs in memory-mapped files). Queries: half are one vector (a text, "any
+region"), half are three regions of an image (a box).
 
 recall_at_10: overlap of the first pass + re-rank's top 10 with exhaustive MaxSim's over the same stored
-vectors (all images' codes decoded and scored, the app's path below 20,000 images);
+vectors (every image's codes scored, the app's path below 20,000 images); the shortlist re-ranked is the
+app's own size at ``--n`` unless ``--shortlist`` names others;
 speedup: exhaustive ms / first-pass-and-re-rank ms per query (both in this run); p50/p95_ms of the latter;
-bytes_per_image: region codes + encoding + its scale on disk; build_s: writing the files.
+bytes_per_image: region codes + encoding + its signs + its scale on disk; build_s: writing the files.
 """
 from __future__ import annotations
 

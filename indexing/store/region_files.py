@@ -62,8 +62,9 @@ def split_order(dim: int) -> np.ndarray:
 def decode_codes(codes: np.ndarray) -> np.ndarray:
     """(…, R, d/2) uint8 → (…, R, d) float32 unit vectors, in their components' order."""
     split = _unpack(codes)
+    half = codes.shape[-1]
     out = np.empty_like(split)
-    out[..., split_order(split.shape[-1])] = split
+    out[..., 0::2], out[..., 1::2] = split[..., :half], split[..., half:]
     norm = np.linalg.norm(out, axis=-1, keepdims=True)
     return out / np.where(norm > 0, norm, 1)
 
@@ -260,7 +261,7 @@ class RegionFiles:
         rows = np.asarray(rows, np.int64)
         n = self.count()
         query = self.query_fde(tokens)
-        keep = min(len(rows), max(int(SIGNS_KEEP * len(rows)), 3 * shortlist))
+        keep = min(len(rows), max(int(SIGNS_KEEP * len(rows)), 3 * shortlist, 1))
         if keep < len(rows):
             bits = np.packbits(query > 0)
             signs = self._map("signs.bin", np.uint8, self.row_bytes[2], n)
