@@ -15,6 +15,8 @@ still exact cosines, and only the shortlist's rows of the float32 file are read.
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -421,12 +423,14 @@ FEEDBACK["rocchio"] = _rocchio
 # ---- region search: late interaction over region vectors ---------------------------------------------
 EXACT_REGIONS_UP_TO = 20_000  # smaller collections score every image's regions exactly; larger ones take a
 REGION_SHORTLIST = 1000  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth, SHORTLIST_SHARE of the images),
-SHORTLIST_SHARE = 0.07  # re-ranked exactly (python -m benchmarks.region: at 100,000 images 7 % recalls 0.95)
+SHORTLIST_SHARE = 0.07  # re-ranked exactly, up to SHARE_UP_TO images; the shortlist grows as the square root
+SHARE_UP_TO = 100_000  # of the images beyond (python -m benchmarks.region; figures in the README)
 
 
 def shortlist_size(images: int, depth: int) -> int:
     """How many of ``images`` the first pass hands to exact MaxSim, for results ``depth`` deep."""
-    return min(images, max(REGION_SHORTLIST, 8 * depth, int(SHORTLIST_SHARE * images)))
+    share = SHORTLIST_SHARE * (images if images <= SHARE_UP_TO else math.sqrt(images * SHARE_UP_TO))
+    return min(images, max(REGION_SHORTLIST, 8 * depth, int(share)))
 
 
 @answers(RegionQuery)
