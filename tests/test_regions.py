@@ -253,3 +253,11 @@ def test_the_cost_benchmark_measures_recall_against_exhaustive_maxsim(tmp_path):
     assert 0 < out["shortlist_100"]["recall_at_10"] <= 1.0
     assert out["bytes_per_image"] == 16 * 32 + fde_size(64) and out["fde_dims"] == FDE(64, **FDE_PARAMS).size
     assert out["shortlist_100"]["p95_ms"] >= out["shortlist_100"]["p50_ms"] > 0
+
+
+def test_a_snapshot_maps_its_items_to_region_rows_once_per_index():
+    snapshot = runner.gallery_snapshot(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    index = {"c": 0, "a": 1}
+    rows = snapshot.rows_in(index)
+    assert rows.tolist() == [1, -1, 0] and snapshot.rows_in(index) is rows  # asked again: not rebuilt
+    assert snapshot.rows_in({"b": 2}).tolist() == [-1, 2, -1]  # a new index (the files changed): rebuilt

@@ -51,10 +51,19 @@ class Snapshot:
 
     records: list[Record]
     vectors: np.ndarray
+    _rows: tuple[dict, np.ndarray] | None = field(default=None, repr=False)  # rows_in's last answer
 
     @cached_property
     def index(self) -> dict[str, int]:
         return {r.id: i for i, r in enumerate(self.records)}
+
+    def rows_in(self, index: dict[str, int]) -> np.ndarray:
+        """Each record's row in ``index`` (-1: none), kept while the same index is asked (a million lookups)."""
+        if self._rows is None or self._rows[0] is not index:
+            rows = np.array([index.get(r.id, -1) for r in self.records], np.int64)
+            rows.flags.writeable = False  # shared by every query on this version
+            self._rows = (index, rows)
+        return self._rows[1]
 
     @cached_property
     def kinds(self) -> np.ndarray:
@@ -466,8 +475,7 @@ def _region_rows(context: Context) -> np.ndarray:
     """Each snapshot item's row in the region files (-1: none yet)."""
     if context.regions is None:
         raise QueryError("Region search is not available here (no region files); use whole-image matching.")
-    index = context.regions.index()
-    return np.array([index.get(r.id, -1) for r in context.snapshot.records], np.int64)
+    return context.snapshot.rows_in(context.regions.index())
 
 
 def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None, exclude: int | None,
