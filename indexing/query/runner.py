@@ -432,14 +432,15 @@ FEEDBACK["rocchio"] = _rocchio
 # ---- region search: late interaction over region vectors ---------------------------------------------
 EXACT_REGIONS_UP_TO = 20_000  # smaller collections score every image's regions exactly; larger ones take a
 REGION_SHORTLIST = 1000  # MUVERA shortlist of max(REGION_SHORTLIST, 8 × depth, SHORTLIST_SHARE of the images),
-SHORTLIST_SHARE = 0.07  # re-ranked exactly, up to SHARE_UP_TO images; the shortlist grows as the square root
-SHARE_UP_TO = 100_000  # of the images beyond (python -m benchmarks.region; figures in the README)
+SHORTLIST_SHARE = 0.05  # re-ranked exactly, up to SHARE_UP_TO images; beyond, the share falls by 30 % for every
+SHARE_UP_TO = 100_000  # ten times more images (3.5 % of 1M; python -m benchmarks.region, figures in the README)
 
 
 def shortlist_size(images: int, depth: int) -> int:
     """How many of ``images`` the first pass hands to exact MaxSim, for results ``depth`` deep."""
-    share = SHORTLIST_SHARE * (images if images <= SHARE_UP_TO else math.sqrt(images * SHARE_UP_TO))
-    return min(images, max(REGION_SHORTLIST, 8 * depth, int(share)))
+    share = SHORTLIST_SHARE * (images if images <= SHARE_UP_TO
+                               else SHARE_UP_TO * (images / SHARE_UP_TO) ** (1 + math.log10(0.7)))
+    return min(images, max(REGION_SHORTLIST, 8 * depth, round(share)))
 
 
 @answers(RegionQuery)
