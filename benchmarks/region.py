@@ -51,9 +51,9 @@ class Synthetic:
         noise = self.rng.standard_normal((n, REGIONS, self.dim)) / np.sqrt(self.dim)
         return self._unit(0.6 * self.mean + self.concepts[picks] + clarity * noise)
 
-    def text(self) -> np.ndarray:
-        concept = self.rng.choice(CONCEPTS, p=self.weights)
-        noise = 0.3 * self.rng.standard_normal(self.dim) / np.sqrt(self.dim)
+    def text(self, rng: np.random.Generator) -> np.ndarray:
+        concept = rng.choice(CONCEPTS, p=self.weights)
+        noise = 0.3 * rng.standard_normal(self.dim) / np.sqrt(self.dim)
         return self._unit(0.6 * self.mean + self.concepts[concept] + noise)[None]
 
 
@@ -75,8 +75,10 @@ def _first_pass(files: RegionFiles, query: np.ndarray, shortlist: int) -> np.nda
 def _build(files: RegionFiles, data: Synthetic, n: int) -> float:
     """Write n images' region vectors (none if ``files`` already holds them; the ids it holds are skipped);
     seconds taken."""
+    if files.count() >= n:
+        return 0.0
     started = time.perf_counter()
-    for start in range(0, n if files.count() < n else 0, CHUNK):  # the same draws, so the same images
+    for start in range(0, n, CHUNK):  # the same draws, so the same images
         block = data.images(min(CHUNK, n - start))
         files.append([f"img-{i}" for i in range(start, start + len(block))], block)
     return time.perf_counter() - started
@@ -84,9 +86,8 @@ def _build(files: RegionFiles, data: Synthetic, n: int) -> float:
 
 def _queries(files: RegionFiles, data: Synthetic, n: int, count: int, seed: int) -> list[np.ndarray]:
     """Half texts (one vector), half boxes: three stored regions of a stored image, as the app reads them."""
-    rng = np.random.default_rng(seed + 1)
-    data.rng = rng  # the texts' own draws: the same queries whether the files were built now or before
-    return [data.text() if q % 2 == 0 else files.regions_of(rng.integers(n, size=1))[0, rng.choice(REGIONS, 3,
+    rng = np.random.default_rng(seed + 1)  # the queries' own draws: the same whether the files were built now
+    return [data.text(rng) if q % 2 == 0 else files.regions_of(rng.integers(n, size=1))[0, rng.choice(REGIONS, 3,
                                                                                                    replace=False)]
             for q in range(count)]
 

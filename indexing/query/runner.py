@@ -463,20 +463,24 @@ def _box_tokens(spec: RegionQuery, context: Context) -> tuple[np.ndarray, list[s
     record = context.snapshot.records[i]
     if record.kind != "image":
         raise QueryError(f"Item {record.id} is a text: search by region needs an image.")
-    if context.regions is None:
-        raise QueryError("Region search is not available here (no region files); use whole-image matching.")
-    row = context.regions.index().get(record.id)
+    files = _region_files(context)
+    row = files.index().get(record.id)
     if row is None:
         raise QueryError(f"The region vectors of {record.name} are not computed yet; compute the collection's "
                          "regions (Neighbours page, or `python -m indexing regions`), then search again.")
-    return context.regions.regions_of(np.array([row]))[0][cells], [note] if note else []
+    return files.regions_of(np.array([row]))[0][cells], [note] if note else []
+
+
+def _region_files(context: Context) -> RegionFiles:
+    """The collection's region files, or the one-line refusal where there are none."""
+    if context.regions is None:
+        raise QueryError("Region search is not available here (no region files); use whole-image matching.")
+    return context.regions
 
 
 def _region_rows(context: Context) -> np.ndarray:
     """Each snapshot item's row in the region files (-1: none yet)."""
-    if context.regions is None:
-        raise QueryError("Region search is not available here (no region files); use whole-image matching.")
-    return context.snapshot.rows_in(context.regions.index())
+    return context.snapshot.rows_in(_region_files(context).index())
 
 
 def _by_regions(tokens: np.ndarray, context: Context, allowed: np.ndarray | None, exclude: int | None,
