@@ -83,6 +83,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     spec = _search_spec(args)  # a bad spec is reported before the model loads
     results = open_lab().run(spec, k=args.k)  # --k overrides a spec's own k; without it the spec's k holds
+    for note in results.notes:  # what the page shows above the results (e.g. how many images have regions)
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps({m: [h.as_dict() for h in results.hits(m)] for m in results.methods}
                          if args.spec else [h.as_dict() for h in results.hits()], ensure_ascii=False))

@@ -218,3 +218,13 @@ def test_evaluate_shows_each_task_and_its_time_on_stderr(tmp_path):
     assert "evaluate: t2i" in proc.stderr and "evaluate: i2t" in proc.stderr and "2/2" in proc.stderr
     assert [line.split(":")[0] for line in proc.stderr.replace("\r", "\n").splitlines()
             if line.endswith(" s") and ":" in line and "|" not in line] == ["t2i", "i2t"]
+
+
+def test_a_search_says_its_notes_on_stderr(tmp_path, folder):
+    """A region search over images without region vectors says so, as the page does, instead of an empty list."""
+    env = {**tiny_env(tmp_path / "data"), "SIMLAB_REGIONS": "0"}
+    run(env, "ingest", str(folder), check_rc=0)
+    spec = json.dumps({"type": "text", "text": "red", "match": "region"})
+    proc = run(env, "search", "--spec", spec, "--json", check_rc=0)
+    assert json.loads(proc.stdout) == {"regions": []}
+    assert "note: Region vectors are ready for 0 of 2 images" in proc.stderr
